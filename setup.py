@@ -1,0 +1,63 @@
+"""Build symarray's compiled extensions; the metadata lives in pyproject.toml.
+
+- Every ``symarray/**/*.pyx`` file becomes an extension module named after its
+  path (``symarray/vm/_cvm.pyx`` -> ``symarray.vm._cvm``), cythonized into
+  ``build/cython/`` so no generated C lands in the source tree.
+- Plain C extensions are listed in ``C_EXTENSIONS`` as
+  ``(module name, [source files])``.
+
+NumPy and Cython are imported only when there is something to build.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from setuptools import Extension, setup
+
+ROOT = pathlib.Path(__file__).resolve().parent
+
+# (dotted module name, [C sources relative to the repository root])
+C_EXTENSIONS: list[tuple[str, list[str]]] = []
+
+EXTRA_COMPILE_ARGS = [] if os.name == "nt" else ["-O3"]
+
+
+def _pyx_files() -> list[str]:
+    return sorted(
+        p.relative_to(ROOT).as_posix() for p in ROOT.glob("symarray/**/*.pyx")
+    )
+
+
+def _extensions() -> list[Extension]:
+    pyx_files = _pyx_files()
+    if not pyx_files and not C_EXTENSIONS:
+        return []
+    import numpy
+
+    def make(name: str, sources: list[str]) -> Extension:
+        return Extension(
+            name,
+            sources,
+            include_dirs=[numpy.get_include()],
+            extra_compile_args=EXTRA_COMPILE_ARGS,
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        )
+
+    extensions = [make(name, sources) for name, sources in C_EXTENSIONS]
+    if pyx_files:
+        from Cython.Build import cythonize
+
+        cython_extensions = [
+            make(f[: -len(".pyx")].replace("/", "."), [f]) for f in pyx_files
+        ]
+        extensions += cythonize(
+            cython_extensions,
+            build_dir="build/cython",
+            compiler_directives={"language_level": 3},
+        )
+    return extensions
+
+
+setup(ext_modules=_extensions())

@@ -1,0 +1,40 @@
+"""symarray: a compiler for NumPy-style array expressions.
+
+``import symarray as theano; import symarray.tensor as T`` runs code written
+against Theano's documented API: build a graph with ``T``, compile it with
+``function``, keep state in ``shared`` variables and change it with
+``updates``.
+"""
+
+from symarray import config
+from symarray.compile import (
+    Function,
+    In,
+    Mode,
+    Out,
+    SharedVariable,
+    function,
+    get_default_mode,
+    get_mode,
+    shared,
+)
+from symarray.graph import (
+    Apply,
+    Constant,
+    FunctionGraph,
+    Op,
+    Type,
+    Variable,
+    clone_replace,
+    graph_inputs,
+)
+from symarray.updates import OrderedUpdates
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "config", "Function", "In", "Mode", "Out", "SharedVariable", "function",
+    "get_default_mode", "get_mode", "shared", "Apply", "Constant",
+    "FunctionGraph", "Op", "Type", "Variable", "clone_replace", "graph_inputs",
+    "OrderedUpdates",
+]

@@ -1,0 +1,76 @@
+"""``In`` and ``Out``: per-input and per-output options of ``function``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from symarray.graph.basic import Variable
+
+__all__ = ["In", "Out"]
+
+_NO_VALUE = object()
+
+
+class In:
+    """An input of a compiled function, with options.
+
+    Parameters
+    ----------
+    variable
+        The symbolic input.
+    name
+        Keyword name for calls (defaults to ``variable.name``).
+    value
+        Default used when the call omits this input.
+    mutable
+        The function may overwrite the array passed (in-place rewrites may
+        then destroy it); default False.
+    borrow
+        The function may keep a reference to the array passed instead of
+        copying it.
+    strict
+        Refuse values that would need any conversion.
+    allow_downcast
+        Accept values that lose precision when converted.
+    """
+
+    def __init__(self, variable: Variable, name: str | None = None,
+                 value: Any = _NO_VALUE, update: Variable | None = None,
+                 mutable: bool = False, borrow: bool = False, strict: bool = False,
+                 allow_downcast: bool | None = None, implicit: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In() takes a symbolic variable, got {variable!r}")
+        self.variable = variable
+        self.name = name if name is not None else variable.name
+        self.value = value
+        self.update = update
+        self.mutable = mutable
+        self.borrow = borrow or mutable
+        self.strict = strict
+        self.allow_downcast = allow_downcast
+        self.implicit = implicit
+
+    @property
+    def has_default(self) -> bool:
+        return self.value is not _NO_VALUE
+
+    def __repr__(self) -> str:
+        return f"In({self.variable})"
+
+
+class Out:
+    """An output of a compiled function, with options.
+
+    ``borrow=True`` lets the function return an array that it may reuse for
+    the next call instead of a fresh copy (faster, but the returned array may
+    be overwritten by the next call in no-GC mode).
+    """
+
+    def __init__(self, variable: Variable, borrow: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"Out() takes a symbolic variable, got {variable!r}")
+        self.variable = variable
+        self.borrow = borrow
+
+    def __repr__(self) -> str:
+        return f"Out({self.variable})"

@@ -1,0 +1,49 @@
+"""Named error classes of symarray.
+
+Every error that symarray raises on purpose derives from ``SymarrayError``, so
+callers can catch all of them at once, and also from the built-in class that
+best describes it (``ValueError``, ``TypeError``, ...), so existing ``except``
+clauses keep working. This module imports nothing, so any package may use it.
+"""
+
+from __future__ import annotations
+
+
+class SymarrayError(Exception):
+    """Base class of every error that symarray raises on purpose."""
+
+
+class ConfigError(SymarrayError, ValueError):
+    """A configuration flag got a bad value, or a flag name is unknown."""
+
+
+class UnknownFlagError(ConfigError, AttributeError):
+    """A configuration flag name is unknown.
+
+    Also an ``AttributeError``, so ``hasattr(config, "nope")`` and
+    ``getattr(config, "nope", default)`` work as for any module.
+    """
+
+
+class MissingInputError(SymarrayError, ValueError):
+    """A graph needs a variable that was not given as an input."""
+
+
+class UnusedInputError(SymarrayError, ValueError):
+    """An input given to ``function`` is not used by any output."""
+
+
+class ShapeMismatchError(SymarrayError, ValueError):
+    """Static or run-time shapes disagree (broadcasting, dot, reshape...)."""
+
+
+class DtypeError(SymarrayError, TypeError):
+    """A value or variable has a dtype the operation does not accept."""
+
+
+class RankError(SymarrayError, TypeError):
+    """A value or variable has the wrong number of dimensions."""
+
+
+class AssertionFailedError(SymarrayError, AssertionError):
+    """A run-time ``Assert`` node found a false condition."""

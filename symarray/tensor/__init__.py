@@ -1,0 +1,26 @@
+"""Symbolic tensors with Theano's names: ``import symarray.tensor as T``.
+
+Types and constructors (``T.matrix``, ``T.fvector``...), elementwise math
+(``T.exp``...), reductions, linear algebra, shape and array ops, indexing
+and ``T.nnet``.  Each submodule holds one family of ops; this package
+re-exports them all.
+"""
+
+from symarray.graph.traversal import NotScalarConstantError, get_scalar_constant_value
+from symarray.tensor.basic import *  # noqa: F403
+from symarray.tensor.type import TensorType, dtype_of
+from symarray.tensor.variable import TensorConstant, TensorVariable
+from symarray.tensor.elemwise import *  # noqa: F403
+from symarray.tensor.math import *  # noqa: F403
+from symarray.tensor.shape_ops import *  # noqa: F403
+from symarray.tensor.alloc import *  # noqa: F403
+from symarray.tensor.join import *  # noqa: F403
+from symarray.tensor.reduction import *  # noqa: F403
+from symarray.tensor.blas import *  # noqa: F403
+from symarray.tensor.extra_ops import *  # noqa: F403
+from symarray.tensor.sort import *  # noqa: F403
+from symarray.tensor.subtensor import *  # noqa: F403
+from symarray.tensor import nnet  # noqa: E402
+from symarray.tensor.nnet import *  # noqa: F403
+
+# ``T.grad`` is re-exported here once symarray.gradient exists.
