@@ -47,3 +47,23 @@ class RankError(SymarrayError, TypeError):
 
 class AssertionFailedError(SymarrayError, AssertionError):
     """A run-time ``Assert`` node found a false condition."""
+
+
+class AxisError(SymarrayError, ValueError, IndexError):
+    """An ``axis`` argument is out of range, repeated or not a constant int."""
+
+
+class EmptyReductionError(SymarrayError, ValueError):
+    """A reduction without an identity (max, argmax...) got no elements."""
+
+
+class IndexingError(SymarrayError, IndexError):
+    """An index does not fit the indexed tensor (too many indices, out of range,
+    a boolean mask of the wrong shape...)."""
+
+
+class IndexDtypeError(DtypeError, IndexError):
+    """An index has a dtype that cannot index (a float, a string...).
+
+    Also an ``IndexError`` as in NumPy, and a ``TypeError`` as in Theano.
+    """

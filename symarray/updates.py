@@ -28,7 +28,7 @@ class OrderedUpdates(dict):  # type: ignore[type-arg]
     >>> import numpy as np, symarray as sa
     >>> w = sa.shared(np.zeros(2), name="w")
     >>> up = OrderedUpdates({w: w + 1})
-    >>> up.update({w: w + 1})
+    >>> up.update({w: w + 1})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     symarray.updates.UpdateError: two different updates of shared variable 'w' ...
@@ -52,8 +52,10 @@ class OrderedUpdates(dict):  # type: ignore[type-arg]
         value = _as_update_value(key, value)
         if key in self and self[key] is not value:
             raise UpdateError(
-                f"two different updates of shared variable {_name(key)}: "
-                f"{self[key]} and {value}; combine them into one expression"
+                f"two different updates of shared variable {_name(key)} (the "
+                f"expressions {self[key]} and {value}, built at "
+                f"{_site(self[key])} and {_site(value)}); keep one, or combine them "
+                "into one expression"
             )
         super().__setitem__(key, value)
 
@@ -75,8 +77,31 @@ class OrderedUpdates(dict):  # type: ignore[type-arg]
         out.update(other)
         return out
 
+    __add__ = __or__
+
+    def __radd__(self, other: Any) -> OrderedUpdates:
+        out = OrderedUpdates(other)
+        out.update(self)
+        return out
+
+    __ror__ = __radd__
+
+    def __ior__(self, other: Any) -> OrderedUpdates:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key not in self:
+            self[key] = default
+        return self[key]
+
     def copy(self) -> OrderedUpdates:
         return OrderedUpdates(self)
+
+
+def _site(var: Any) -> str:
+    site = getattr(getattr(var, "tag", None), "site", None)
+    return f"{site[0]}:{site[1]}" if site else "an unknown line"
 
 
 def _name(var: Any) -> str:

@@ -11,28 +11,28 @@ updates to the shared variables after all outputs are computed.
 
 from __future__ import annotations
 
+import copy as _copy
 import logging
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from symarray import config
 from symarray.compile.io import In, Out
-from symarray.compile.mode import Mode, get_mode
+from symarray.compile.mode import REWRITE_PIPELINES, Mode, get_mode
 from symarray.compile.sharedvalue import SharedVariable
 from symarray.errors import UnusedInputError
 from symarray.graph.basic import Constant, Variable
-from symarray.graph.fg import FunctionGraph
-from symarray.graph.traversal import ancestors, clone_replace
-from symarray.updates import OrderedUpdates
+from symarray.graph.fg import FunctionGraph, Supervisor
+from symarray.graph.traversal import ancestors, clone_replace, gc_paused
+from symarray.updates import OrderedUpdates, UpdateError
 
 __all__ = ["function", "Function", "FunctionMaker", "REWRITE_PIPELINES"]
 
 _log = logging.getLogger(__name__)
 
-#: optimizer name -> callable(fgraph, mode) that rewrites in place; filled by
-#: the rewrite stage (an absent name rewrites nothing)
-REWRITE_PIPELINES: dict[str, Any] = {}
 
 
 def function(
@@ -58,88 +58,141 @@ def function(
         Symbolic variables (or :class:`In`) given positionally or by name.
     outputs
         A variable (the call returns one value), a list (it returns a
-        list), or None.  :class:`Out` marks per-output options.
+        list), a dict (it returns a dict with the same keys), or None.
+        :class:`Out` marks per-output options.
     mode
         A :class:`Mode` or its name (``"FAST_RUN"``, ``"FAST_COMPILE"``).
     updates
         ``{shared_var: new_value_expr}`` (dict, OrderedUpdates or list of
-        pairs), applied after the outputs are computed.
+        pairs), applied after the outputs are computed: every update sees
+        the values from before the call.
     givens
         ``{var: replacement}`` substituted at compile time.
+    no_default_updates
+        True to skip every ``shared.default_update``, or a list of shared
+        variables whose default update is skipped.
+    accept_inplace
+        Allow a graph that already contains ops overwriting their inputs.
+    name
+        Shown in errors and reprs.
+    rebuild_strict
+        ``givens`` must keep the types of the nodes they feed.
     allow_input_downcast
         Accept arguments that lose precision when converted to the input
         type (e.g. float64 data for a float32 input).
+    profile
+        Not available yet (the profiler stage).
     on_unused_input
         ``"raise"`` (default from config), ``"warn"`` or ``"ignore"`` for an
         input no output depends on.
+    trust_input
+        Skip argument checks and conversions on each call (fastest; wrong
+        arguments then give wrong results or obscure errors).
 
     Examples
     --------
     >>> import numpy as np, symarray as theano, symarray.tensor as T
     >>> x = T.dvector("x")
-    >>> f = theano.function([x], (x ** 2).sum())
-    >>> float(f(np.array([1.0, 2.0])))
-    5.0
+    >>> f = theano.function([x], x * 2 + 1)
+    >>> f([1.0, 2.0])
+    array([3., 5.])
     """
-    maker = FunctionMaker(inputs, outputs, mode, updates, givens, no_default_updates,
-                          name, rebuild_strict, allow_input_downcast, profile,
-                          on_unused_input)
-    return Function(maker, trust_input=trust_input)
+    with gc_paused():
+        maker = FunctionMaker(
+            inputs, outputs, mode, updates, givens, no_default_updates,
+            accept_inplace, name, rebuild_strict, allow_input_downcast, profile,
+            on_unused_input,
+        )
+        return Function(maker, trust_input=trust_input)
 
 
 class FunctionMaker:
-    """Builds and rewrites the FunctionGraph of one ``function`` call."""
+    """Builds, rewrites and schedules the FunctionGraph of one ``function``.
+
+    Attributes used by :class:`Function` (and by the profiler and debug
+    tools): ``inputs`` (the :class:`In` list), ``fgraph`` (its inputs are the
+    explicit inputs then ``shared``; its outputs the user's outputs, then the
+    shared updates, then the updates of stateful ``In`` inputs), ``schedule``,
+    ``mode``, ``copy_outputs`` / ``copy_updates`` (which results must be
+    copied so that no returned or stored array aliases another).
+    """
 
     def __init__(self, inputs: Sequence[Variable | In], outputs: Any, mode: Any,
-                 updates: Any, givens: Any, no_default_updates: Any, name: str | None,
-                 rebuild_strict: bool, allow_input_downcast: bool | None,
-                 profile: Any, on_unused_input: str | None) -> None:
+                 updates: Any, givens: Any, no_default_updates: Any,
+                 accept_inplace: bool, name: str | None, rebuild_strict: bool,
+                 allow_input_downcast: bool | None, profile: Any,
+                 on_unused_input: str | None) -> None:
         if profile or (profile is None and config.profile):
             raise NotImplementedError(
                 "function(profile=...): the profiler is not built yet; call "
                 "without profile (or set SYMARRAY_FLAGS=profile=False)"
             )
+        policy = on_unused_input or config.on_unused_input
+        if policy not in ("raise", "warn", "ignore"):
+            raise ValueError(
+                f"function: on_unused_input must be 'raise', 'warn' or 'ignore', got "
+                f"{on_unused_input!r}"
+            )
         self.name = name
         self.mode: Mode = get_mode(mode)
         self.allow_input_downcast = allow_input_downcast
-        if isinstance(inputs, (Variable, In)):
+        if isinstance(inputs, (Variable, In)) or not isinstance(inputs, (list, tuple)):
             raise TypeError(
-                "function: inputs must be a list of variables, got a single "
+                "function: inputs must be a list of variables, got "
                 f"{type(inputs).__name__}; write function([x], ...)"
             )
         self.inputs = [i if isinstance(i, In) else In(i) for i in inputs]
         self._check_inputs()
-        self.single_output, outs = _normalise_outputs(outputs)
+        self.output_keys, outs = _normalise_outputs(outputs)
+        self.single_output = self.output_keys == "single"
         self.out_borrow = [o.borrow for o in outs]
         out_vars = [o.variable for o in outs]
         ups = OrderedUpdates(_update_pairs(updates))
+        in_ups = [(k, _input_update(inp)) for k, inp in enumerate(self.inputs)
+                  if inp.update is not None]
         # givens are substituted everywhere the graph reads them
         pairs = _givens_pairs(givens)
         if pairs:
-            replaced = clone_replace(out_vars + list(ups.values()), pairs,
-                                     rebuild_strict=rebuild_strict)
-            out_vars = replaced[: len(out_vars)]
-            ups = OrderedUpdates(zip(ups.keys(), replaced[len(out_vars):]))
-        _add_default_updates(ups, out_vars, no_default_updates)
+            replaced = clone_replace(
+                out_vars + list(ups.values()) + [u for _, u in in_ups], pairs,
+                rebuild_strict=rebuild_strict,
+            )
+            n_out, n_up = len(out_vars), len(ups)
+            ups = OrderedUpdates(zip(ups.keys(), replaced[n_out:n_out + n_up]))
+            in_ups = [(k, u) for (k, _), u in zip(in_ups, replaced[n_out + n_up:])]
+            out_vars = replaced[:n_out]
+        _add_default_updates(ups, out_vars + [u for _, u in in_ups], no_default_updates)
+        _check_update_targets(ups)
         explicit = [i.variable for i in self.inputs]
-        needed = ancestors(out_vars + list(ups.values()), blockers=explicit)
-        self._check_unused(needed, on_unused_input or config.on_unused_input)
+        roots = out_vars + list(ups.values()) + [u for _, u in in_ups]
+        needed = ancestors(roots, blockers=explicit)
+        self._check_unused(needed, policy)
         explicit_set = set(explicit)
+        #: shared variables read by the graph (implicit inputs), graph order
         self.shared: list[SharedVariable] = []
-        seen: set[Any] = set()
         for var in needed:
             if isinstance(var, SharedVariable) and var not in explicit_set:
-                if var.container not in seen:
-                    seen.add(var.container)
-                    self.shared.append(var)
+                self.shared.append(var)
+        for var in ups:  # updated but never read: still an input of the graph
+            if var not in explicit_set and var not in self.shared:
+                self.shared.append(var)
         self.updates = ups
-        # shared variables updated but not read still need a graph input
-        graph_inputs = explicit + self.shared
-        self.fgraph = FunctionGraph(graph_inputs, out_vars + list(ups.values()))
+        self.input_update_index = [k for k, _ in in_ups]
+        self.fgraph = FunctionGraph(explicit + self.shared, roots)
         self.n_outputs = len(out_vars)
+        self.n_updates = len(ups)
         self.update_containers = [key.container for key in ups]
+        if not accept_inplace:
+            _refuse_inplace(self.fgraph)
+        updated = {key.container for key in ups}
+        self.fgraph.attach_feature(Supervisor(
+            [v for v, i in zip(self.fgraph.inputs, self.inputs) if not i.mutable]
+            + [v for v, s in zip(self.fgraph.inputs[len(explicit):], self.shared)
+               if s.container not in updated]
+        ))
         self._rewrite()
         self.schedule = self.fgraph.toposort()
+        self.copy_outputs, self.copy_updates = _alias_copies(self)
 
     def _check_inputs(self) -> None:
         seen: set[Variable] = set()
@@ -154,7 +207,7 @@ class FunctionMaker:
                 raise TypeError(
                     f"function: input {k} ({var}) is a shared variable; shared "
                     "variables are implicit inputs, leave it out (or use givens to "
-                    "replace it)"
+                    "replace it by a symbolic variable)"
                 )
             if var.owner is not None:
                 raise TypeError(
@@ -164,6 +217,11 @@ class FunctionMaker:
                 )
             if var in seen:
                 raise ValueError(f"function: input {var} is listed twice")
+            if inp.implicit and not inp.has_default:
+                raise TypeError(
+                    f"function: input {k} ({var}) is implicit but has no value; "
+                    "give In(..., value=...)"
+                )
             seen.add(var)
 
     def _check_unused(self, needed: list[Variable], policy: str) -> None:
@@ -177,7 +235,7 @@ class FunctionMaker:
                 "'ignore'"
             )
             if policy == "warn":
-                warnings.warn(msg, stacklevel=4)
+                warnings.warn(msg, stacklevel=5)
             else:
                 raise UnusedInputError(msg)
 
@@ -187,12 +245,14 @@ class FunctionMaker:
             pipeline(self.fgraph, self.mode)
 
     def make_vm(self) -> Any:
+        """A fresh VM (own storage) for the scheduled graph."""
         from symarray.compile.linkers import make_vm
 
         return make_vm(self.mode.linker, self.fgraph, self.schedule, config.allow_gc)
 
 
-def _normalise_outputs(outputs: Any) -> tuple[bool, list[Out]]:
+def _normalise_outputs(outputs: Any) -> tuple[Any, list[Out]]:
+    """``("single" | "list" | list of dict keys, [Out, ...])``."""
     from symarray.tensor.basic import as_tensor_variable
 
     def one(o: Any) -> Out:
@@ -203,14 +263,15 @@ def _normalise_outputs(outputs: Any) -> tuple[bool, list[Out]]:
         return Out(o)
 
     if outputs is None:
-        return False, []
+        return "list", []
     if isinstance(outputs, (Variable, Out)):
-        return True, [one(outputs)]
+        return "single", [one(outputs)]
     if isinstance(outputs, (list, tuple)):
-        return False, [one(o) for o in outputs]
-    if isinstance(outputs, dict):
-        raise TypeError("function: outputs as a dict are not supported; use a list")
-    return True, [one(outputs)]
+        return "list", [one(o) for o in outputs]
+    if isinstance(outputs, Mapping):
+        keys = list(outputs)
+        return keys, [one(outputs[k]) for k in keys]
+    return "single", [one(outputs)]
 
 
 def _update_pairs(updates: Any) -> list[tuple[Any, Any]]:
@@ -218,6 +279,11 @@ def _update_pairs(updates: Any) -> list[tuple[Any, Any]]:
         return []
     if isinstance(updates, Mapping):
         return list(updates.items())
+    if isinstance(updates, (set, frozenset)):
+        raise TypeError(
+            "function: updates given as a set have no order; use a list of "
+            "(shared, new_value) pairs or a dict"
+        )
     pairs = list(updates)
     for p in pairs:
         if not (isinstance(p, (tuple, list)) and len(p) == 2):
@@ -226,6 +292,36 @@ def _update_pairs(updates: Any) -> list[tuple[Any, Any]]:
                 f"pairs, got an element {p!r}"
             )
     return [tuple(p) for p in pairs]  # type: ignore[misc]
+
+
+def _check_update_targets(ups: OrderedUpdates) -> None:
+    """Two updates of one value (through clones sharing a container) clash."""
+    seen: dict[Any, SharedVariable] = {}
+    for var in ups:
+        other = seen.setdefault(var.container, var)
+        if other is not var:
+            raise UpdateError(
+                f"two updates of the same shared value: {other} and {var} share a "
+                "container (one is a clone of the other); keep one update"
+            )
+
+
+def _input_update(inp: In) -> Variable:
+    """``inp.update`` as a variable of the input's type."""
+    from symarray.tensor.basic import as_tensor_variable
+
+    var = inp.variable
+    up = inp.update
+    if not isinstance(up, Variable):
+        up = as_tensor_variable(up, dtype=getattr(var.type, "dtype", None))
+    if up.type != var.type and not var.type.is_super(up.type):
+        raise TypeError(
+            f"In({var}, update=...): the update has type {up.type}, expected "
+            f"{var.type}; cast or reshape it"
+        )
+    if not inp.has_default:
+        raise TypeError(f"In({var}, update=...) needs a starting value (value=...)")
+    return up
 
 
 def _givens_pairs(givens: Any) -> list[tuple[Variable, Variable]]:
@@ -269,21 +365,122 @@ def _add_default_updates(ups: OrderedUpdates, outputs: list[Variable],
             return
 
 
+def _refuse_inplace(fgraph: FunctionGraph) -> None:
+    for node in fgraph.apply_nodes:
+        if node.op.destroy_map:
+            raise TypeError(
+                f"function: the graph contains {node}, which overwrites its input; "
+                "pass accept_inplace=True if that is intended (in-place rewrites "
+                "are added by the optimizer otherwise)"
+            )
+
+
+def _view_roots(var: Variable) -> set[Variable]:
+    """The variables whose memory ``var`` may share, following view/destroy maps."""
+    roots: set[Variable] = set()
+    stack = [var]
+    seen: set[Variable] = set()
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        node = v.owner
+        if node is not None:
+            src = list(node.op.view_map.get(v.index, ()))
+            src += node.op.destroy_map.get(v.index, ())
+            if src:
+                stack.extend(node.inputs[i] for i in src)
+                continue
+        roots.add(v)
+    return roots
+
+
+def _alias_copies(maker: FunctionMaker) -> tuple[list[int], list[int]]:
+    """Which outputs and shared updates must be copied after each call.
+
+    An output is copied (unless ``Out(borrow=True)``) when it may share memory
+    with an input, a shared value, a constant, an update or an earlier
+    output.  An update is copied when its value may share memory with an
+    explicit input (not ``In(borrow=True)``), a constant, a shared value that
+    stays in place, or an earlier update.  Decided once from the ops'
+    ``view_map``/``destroy_map``: no per-call cost.
+    """
+    fg = maker.fgraph
+    n_in, n_out, n_up = len(maker.inputs), maker.n_outputs, maker.n_updates
+    roots = [_view_roots(o) for o in fg.outputs]
+    explicit = {v: inp for v, inp in zip(fg.inputs, maker.inputs)}
+    shared_in = dict(zip(fg.inputs[n_in:], maker.shared))
+    update_roots: set[Variable] = set()
+    for r in roots[n_out:n_out + n_up]:
+        update_roots |= r
+    copy_outputs: list[int] = []
+    earlier: set[Variable] = set()
+    for k in range(n_out):
+        r = roots[k]
+        if not maker.out_borrow[k] and (
+            any(v.owner is None for v in r) or r & update_roots or r & earlier
+        ):
+            copy_outputs.append(k)
+        earlier |= r
+    updated = {c: j for j, c in enumerate(maker.update_containers)}
+    copy_updates: list[int] = []
+    earlier = set()
+    for j in range(n_up):
+        r = roots[n_out + j]
+        own = maker.update_containers[j]
+        clash = bool(r & earlier)
+        for v in r:
+            if v in explicit:
+                clash |= not explicit[v].borrow
+            elif v in shared_in:
+                clash |= shared_in[v].container is not own and (
+                    shared_in[v].container not in updated
+                )
+            elif v.owner is None:  # a constant
+                clash = True
+        if clash:
+            copy_updates.append(j)
+        earlier |= r
+    return copy_outputs, copy_updates
+
+
+def _copy_value(value: Any) -> Any:
+    copy_method = getattr(value, "copy", None)
+    return copy_method() if copy_method is not None else _copy.deepcopy(value)
+
+
 class Function:
     """A compiled function; call it with values for its inputs.
 
-    Attributes: ``maker`` (with ``fgraph``, ``mode``, ``inputs``), ``name``.
+    Attributes: ``maker`` (with ``fgraph``, ``mode``, ``inputs``), ``name``,
+    ``trust_input`` (settable), ``vm``.  ``f[name]`` reads and ``f[name] = v``
+    sets an input's default value (by name, variable or index).
     """
 
-    def __init__(self, maker: FunctionMaker, trust_input: bool = False) -> None:
+    def __init__(self, maker: FunctionMaker, trust_input: bool = False,
+                 vm: Any = None) -> None:
         self.maker = maker
         self.name = maker.name
         self.trust_input = trust_input
-        self.vm = maker.make_vm()
-        self._input_names = {
-            i.name: k for k, i in enumerate(maker.inputs) if i.name is not None
-        }
-        self._n_in = len(maker.inputs)
+        self.vm = maker.make_vm() if vm is None else vm
+        self._shared = list(maker.shared)
+        self._update_containers = list(maker.update_containers)
+        #: per input: its current default value (None: required)
+        self._defaults: list[Any] = [
+            i.value if i.has_default else _MISSING for i in maker.inputs
+        ]
+        self._positional = [k for k, i in enumerate(maker.inputs) if not i.implicit]
+        self._all_positional = len(self._positional) == len(maker.inputs)
+        names: dict[str, int] = {}
+        self._ambiguous: set[str] = set()
+        for k, inp in enumerate(maker.inputs):
+            if inp.name is None:
+                continue
+            if inp.name in names:
+                self._ambiguous.add(inp.name)
+            names[inp.name] = k
+        self._input_names = names
 
     @property
     def fgraph(self) -> FunctionGraph:
@@ -293,34 +490,68 @@ class Function:
         ins = ", ".join(str(i.variable) for i in self.maker.inputs)
         return f"<symarray.Function {self.name or ''}({ins})>"
 
-    # -- calling ---------------------------------------------------------
+    # -- defaults ----------------------------------------------------------
+    def _index(self, key: Any) -> int:
+        if isinstance(key, int) and not isinstance(key, bool):
+            if not 0 <= key < len(self.maker.inputs):
+                raise IndexError(f"{self._label()} has no input {key}")
+            return key
+        if isinstance(key, str):
+            if key in self._ambiguous:
+                raise KeyError(f"{self._label()}: several inputs are named {key!r}")
+            if key not in self._input_names:
+                raise KeyError(
+                    f"{self._label()} has no input named {key!r}; input names: "
+                    f"{sorted(self._input_names)}"
+                )
+            return self._input_names[key]
+        for k, inp in enumerate(self.maker.inputs):
+            if inp.variable is key:
+                return k
+        raise KeyError(f"{self._label()} has no input {key!r}")
+
+    def __getitem__(self, key: Any) -> Any:
+        value = self._defaults[self._index(key)]
+        if value is _MISSING:
+            raise KeyError(f"{self._label()}: input {key!r} has no default value")
+        return value
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        k = self._index(key)
+        self._defaults[k] = self._filter(k, self.maker.inputs[k], value)
+
+    # -- calling -----------------------------------------------------------
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any]:
         maker = self.maker
-        n = self._n_in
-        if len(args) > n:
+        n_pos = len(self._positional)
+        if len(args) > n_pos:
             raise TypeError(
-                f"{self._label()} takes {n} argument{'s' if n != 1 else ''}, "
+                f"{self._label()} takes {n_pos} argument{'s' if n_pos != 1 else ''}, "
                 f"got {len(args)}"
             )
-        values: list[Any] = list(args) + [_MISSING] * (n - len(args))
+        values: list[Any] = [_MISSING] * len(maker.inputs)
+        for k, arg in zip(self._positional, args):
+            values[k] = arg
         for key, val in kwargs.items():
-            k = self._input_names.get(key)
-            if k is None:
+            k = self._input_names.get(key, -1)
+            if k < 0 or key in self._ambiguous or maker.inputs[k].implicit:
+                why = ("is ambiguous (several inputs have that name)"
+                       if key in self._ambiguous else "is unknown")
                 raise TypeError(
-                    f"{self._label()} got an unknown keyword argument {key!r}; "
-                    f"input names: {sorted(self._input_names)}"
+                    f"{self._label()}: keyword argument {key!r} {why}; input names: "
+                    f"{sorted(n for n in self._input_names if n not in self._ambiguous)}"
                 )
             if values[k] is not _MISSING:
                 raise TypeError(f"{self._label()} got input {key!r} twice")
             values[k] = val
         for k, inp in enumerate(maker.inputs):
             if values[k] is _MISSING:
-                if not inp.has_default:
+                if self._defaults[k] is _MISSING:
                     raise TypeError(
                         f"{self._label()}: missing input {k} ({inp.variable}); it has "
                         "no default value"
                     )
-                values[k] = inp.value
+                values[k] = self._defaults[k]
             if not self.trust_input:
                 values[k] = self._filter(k, inp, values[k])
         return values
@@ -340,66 +571,134 @@ class Function:
     def _label(self) -> str:
         return f"function {self.name!r}" if self.name else "the compiled function"
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: Any, output_subset: Sequence[int] | None = None,
+                 **kwargs: Any) -> Any:
         maker = self.maker
-        if self.trust_input and not kwargs and len(args) == self._n_in:
+        if (self.trust_input and not kwargs and self._all_positional
+                and len(args) == len(maker.inputs)):
             values = list(args)
         else:
             values = self._bind(args, kwargs)
-        input_values = values + [s.container.value for s in maker.shared]
+        input_values = values + [s.container.value for s in self._shared]
         results = self.vm(input_values)
-        outputs = results[: maker.n_outputs]
-        self._protect(outputs, input_values, results[maker.n_outputs:])
-        for container, value in zip(maker.update_containers, results[maker.n_outputs:]):
+        n_out, n_up = maker.n_outputs, maker.n_updates
+        outputs = results[:n_out]
+        for k in maker.copy_outputs:
+            outputs[k] = _copy_value(outputs[k])
+        if not self.trust_input:
+            self._protect(outputs, values)
+        for j in maker.copy_updates:
+            results[n_out + j] = _copy_value(results[n_out + j])
+        for container, value in zip(self._update_containers,
+                                    results[n_out:n_out + n_up]):
             container.value = value
+        for k, value in zip(maker.input_update_index, results[n_out + n_up:]):
+            self._defaults[k] = value
+        if output_subset is not None:
+            return [outputs[k] for k in output_subset]
         if maker.single_output:
             return outputs[0]
+        if isinstance(maker.output_keys, list):
+            return dict(zip(maker.output_keys, outputs))
         return outputs
 
-    def _protect(self, outputs: list[Any], inputs: list[Any], updates: list[Any]) -> None:
-        """Copy returned arrays that alias inputs, shared values or each other."""
-        import numpy as np
-
-        guard = [v for v in inputs if isinstance(v, np.ndarray)]
-        guard += [v for v in updates if isinstance(v, np.ndarray)]
+    def _protect(self, outputs: list[Any], inputs: list[Any]) -> None:
+        """Copy outputs that share memory with an argument although no op
+        declared a view (a guard against ops with a wrong ``view_map``)."""
+        arrays = [v for v in inputs if isinstance(v, np.ndarray)]
+        if not arrays:
+            return
+        borrow = self.maker.out_borrow
         for k, out in enumerate(outputs):
-            if self.maker.out_borrow[k] or not isinstance(out, np.ndarray):
+            if borrow[k] or not isinstance(out, np.ndarray):
                 continue
-            if any(np.may_share_memory(out, g) for g in guard) or any(
-                out is o for o in outputs[:k]
-            ):
+            if any(np.may_share_memory(out, a) for a in arrays):
                 outputs[k] = out.copy()
 
+    def free(self) -> None:
+        """Release the buffers kept between calls (no-GC linkers)."""
+        free = getattr(self.vm, "free", None)
+        if free is not None:
+            free()
+
     def copy(self, share_memory: bool = False,
-             swap: Mapping[SharedVariable, SharedVariable] | None = None) -> Function:
-        """An independent Function over the same graph (own storage).
+             swap: Mapping[SharedVariable, SharedVariable] | None = None,
+             delete_updates: bool = False, name: str | None = None,
+             profile: Any = None) -> Function:
+        """An independent Function over the same compiled graph.
 
-        ``swap`` maps shared variables of this function to others of the same
-        type that the copy uses instead.
+        Parameters
+        ----------
+        share_memory
+            Share the VM's storage with this function (default: own storage).
+        swap
+            ``{old_shared: new_shared}``: the copy reads and updates
+            ``new_shared`` (same type) wherever this function uses
+            ``old_shared``.
+        delete_updates
+            The copy computes its outputs but changes no shared value.
+        name
+            The copy's name (default: this function's).
         """
-        import copy as _copy
-
-        maker = _copy.copy(self.maker)
+        if profile:
+            raise NotImplementedError("Function.copy(profile=...): no profiler yet")
+        fn = Function(self.maker, trust_input=self.trust_input,
+                      vm=self.vm if share_memory else None)
+        fn.name = name if name is not None else self.name
+        fn._defaults = list(self._defaults)
         if swap:
+            known = {s.container for s in self._shared}
+            by_container: dict[Any, SharedVariable] = {}
             for old, new in swap.items():
+                if not isinstance(old, SharedVariable) or not isinstance(
+                    new, SharedVariable
+                ):
+                    raise TypeError("copy(swap=...) maps shared variables to shared "
+                                    f"variables, got {old!r} -> {new!r}")
                 if old.type != new.type:
                     raise TypeError(
-                        f"copy(swap=...): {new} has type {new.type}, expected {old.type}"
+                        f"copy(swap=...): {new} has type {new.type}, but {old} has "
+                        f"type {old.type}"
                     )
-            by_container = {old.container: new for old, new in swap.items()}
-            maker.shared = [by_container.get(s.container, s) for s in maker.shared]
-            maker.update_containers = [
+                if old.container not in known:
+                    raise ValueError(
+                        f"copy(swap=...): {old} is not used by {self._label()}"
+                    )
+                by_container[old.container] = new
+            fn._shared = [by_container.get(s.container, s) for s in self._shared]
+            fn._update_containers = [
                 by_container[c].container if c in by_container else c
-                for c in maker.update_containers
+                for c in self._update_containers
             ]
-        return Function(maker, trust_input=self.trust_input)
+        if delete_updates:
+            fn._update_containers = []
+        return fn
 
 
 _MISSING = object()
 
 
-def _eval(var: Variable, inputs_to_values: dict[Variable, Any]) -> Any:
-    """Compile (once per input set) and evaluate ``var`` (Variable.eval)."""
+def _eval(var: Variable, inputs_to_values: Mapping[Any, Any]) -> Any:
+    """Compile (once per input set) and evaluate ``var`` (Variable.eval).
+
+    Keys are variables or the names of the graph's input variables.
+    """
+    if any(isinstance(k, str) for k in inputs_to_values):
+        by_name: dict[str, Variable] = {}
+        for v in ancestors([var]):
+            if v.owner is None and v.name is not None:
+                by_name.setdefault(v.name, v)
+        resolved = {}
+        for k, val in inputs_to_values.items():
+            if isinstance(k, str):
+                if k not in by_name:
+                    raise KeyError(
+                        f"eval: no input named {k!r} in the graph of {var}; names: "
+                        f"{sorted(by_name)}"
+                    )
+                k = by_name[k]
+            resolved[k] = val
+        inputs_to_values = resolved
     key = tuple(inputs_to_values)
     cache = getattr(var.tag, "eval_cache", None)
     if cache is None:

@@ -8,9 +8,6 @@ from symarray.graph.basic import Variable
 
 __all__ = ["In", "Out"]
 
-_NO_VALUE = object()
-
-
 class In:
     """An input of a compiled function, with options.
 
@@ -21,38 +18,54 @@ class In:
     name
         Keyword name for calls (defaults to ``variable.name``).
     value
-        Default used when the call omits this input.
+        Default used when the call omits this input (None: no default, the
+        input is required).
+    update
+        An expression whose value becomes the default after each call,
+        making the input stateful (``value`` is then required).
     mutable
         The function may overwrite the array passed (in-place rewrites may
         then destroy it); default False.
     borrow
-        The function may keep a reference to the array passed instead of
-        copying it.
+        The function may keep a reference to the array passed (for example
+        as the new value of a shared variable) instead of copying it.
     strict
         Refuse values that would need any conversion.
     allow_downcast
         Accept values that lose precision when converted.
+    implicit
+        The input is not an argument of the call; its value is the default
+        (``f[name] = v`` changes it).
+
+    Examples
+    --------
+    >>> import symarray as theano, symarray.tensor as T
+    >>> x, y = T.dscalar("x"), T.dscalar("y")
+    >>> f = theano.function([x, In(y, value=1.0, name="y")], x + y)
+    >>> float(f(2.0)), float(f(2.0, y=3.0))
+    (3.0, 5.0)
     """
 
     def __init__(self, variable: Variable, name: str | None = None,
-                 value: Any = _NO_VALUE, update: Variable | None = None,
-                 mutable: bool = False, borrow: bool = False, strict: bool = False,
-                 allow_downcast: bool | None = None, implicit: bool = False) -> None:
+                 value: Any = None, update: Any = None,
+                 mutable: bool = False, borrow: bool | None = None,
+                 strict: bool = False, allow_downcast: bool | None = None,
+                 implicit: bool | None = None) -> None:
         if not isinstance(variable, Variable):
             raise TypeError(f"In() takes a symbolic variable, got {variable!r}")
         self.variable = variable
         self.name = name if name is not None else variable.name
         self.value = value
         self.update = update
-        self.mutable = mutable
-        self.borrow = borrow or mutable
+        self.mutable = bool(mutable)
+        self.borrow = bool(mutable if borrow is None else borrow or mutable)
         self.strict = strict
         self.allow_downcast = allow_downcast
-        self.implicit = implicit
+        self.implicit = bool(implicit)
 
     @property
     def has_default(self) -> bool:
-        return self.value is not _NO_VALUE
+        return self.value is not None
 
     def __repr__(self) -> str:
         return f"In({self.variable})"

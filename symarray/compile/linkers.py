@@ -44,7 +44,7 @@ def check_linker(name: str) -> str:
         raise ConfigError(
             f"unknown linker {name!r}"
             + (f"; did you mean {close}?" if close else "")
-            + f" known: {sorted(LINKERS)}"
+            + f"; known: {sorted(LINKERS)}"
         )
     return name
 

@@ -15,11 +15,21 @@ from symarray import config
 from symarray.errors import ConfigError
 
 __all__ = ["Mode", "get_mode", "get_default_mode", "register_mode", "OPTIMIZERS",
-           "PREDEFINED_MODES"]
+           "PREDEFINED_MODES", "REWRITE_PIPELINES"]
 
 #: optimizer names a Mode accepts (the rewrite databases of the rewrite stage)
 OPTIMIZERS = ("fast_run", "fast_compile", "merge", "canonicalize", "stabilize",
               "specialize", "None", None)
+
+#: optimizer name -> callable(fgraph, mode) that rewrites in place; filled by
+#: the rewrite stage (a name without a pipeline rewrites nothing).  A name
+#: registered here is also accepted by ``Mode(optimizer=name)``.
+REWRITE_PIPELINES: dict[str, Any] = {}
+
+
+def _known_optimizers() -> list[str]:
+    names = [str(o) for o in OPTIMIZERS if o is not None]
+    return names + sorted(n for n in REWRITE_PIPELINES if n not in names)
 
 
 def _tags(value: str) -> tuple[str, ...]:
@@ -47,12 +57,13 @@ class Mode:
         self.linker = check_linker(config.linker if linker is None else linker)
         if optimizer == "default":
             optimizer = config.optimizer
-        if optimizer not in OPTIMIZERS:
-            close = difflib.get_close_matches(str(optimizer), [str(o) for o in OPTIMIZERS])
+        if optimizer not in OPTIMIZERS and optimizer not in REWRITE_PIPELINES:
+            known = _known_optimizers()
+            close = difflib.get_close_matches(str(optimizer), known)
             raise ConfigError(
                 f"unknown optimizer {optimizer!r}"
                 + (f"; did you mean {close[0]!r}?" if close else "")
-                + f" known: {[o for o in OPTIMIZERS if o is not None]}"
+                + f"; known: {known}"
             )
         self.optimizer = None if optimizer == "None" else optimizer
         self._including = tuple(including) + _tags(config.optimizer_including)
@@ -130,7 +141,7 @@ def get_mode(mode: Any) -> Mode:
             raise ConfigError(
                 f"unknown mode {mode!r}"
                 + (f"; did you mean {close[0]!r}?" if close else "")
-                + f" known: {sorted(PREDEFINED_MODES)}"
+                + f"; known: {sorted(PREDEFINED_MODES)}"
             )
         return factory()  # type: ignore[no-any-return]
     raise TypeError(f"mode must be a Mode or a mode name, got {type(mode).__name__}")

@@ -41,7 +41,17 @@ __all__ = [
     "NoTestValueError",
 ]
 
-_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+#: tag entries that belong to one variable and must not follow it into clones
+_PRIVATE_TAG_KEYS = frozenset({"eval_cache"})
+
+
+def _copy_tag(tag: SimpleNamespace) -> SimpleNamespace:
+    """A shallow copy of ``tag`` without per-variable caches."""
+    return SimpleNamespace(
+        **{k: v for k, v in vars(tag).items() if k not in _PRIVATE_TAG_KEYS}
+    )
 
 
 class NoTestValueError(SymarrayError, AttributeError):
@@ -162,8 +172,13 @@ class Variable:
     def clone(self, name: str | None = None) -> Variable:
         """A new input variable of the same type (owner is not copied)."""
         cp = type(self).__new__(type(self))
-        Variable.__init__(cp, self.type, None, None, name or self.name)
-        cp.tag = SimpleNamespace(**vars(self.tag))
+        cp.type = self.type
+        cp.owner = None
+        cp.index = None
+        cp.name = name or self.name
+        cp.tag = _copy_tag(self.tag)  # keeps the creation site
+        Variable._next_id += 1
+        cp.auto_name = f"auto_{Variable._next_id}"
         return cp
 
     # -- test values ---------------------------------------------------
@@ -225,7 +240,9 @@ class Constant(Variable):
         return text if len(text) <= 20 else text[:17] + "..."
 
     def clone(self, name: str | None = None) -> Constant:
-        return type(self)(self.type, self.data, name or self.name)
+        cp = type(self)(self.type, self.data, name or self.name)
+        cp.tag = _copy_tag(self.tag)
+        return cp
 
 
 def _data_key(data: Any) -> Any:
@@ -292,13 +309,8 @@ class Apply:
 
     def clone(self) -> Apply:
         """A node with the same inputs and fresh outputs."""
-        outs = [o.clone() for o in self.outputs]
-        for o, old in zip(outs, self.outputs):
-            o.name = old.name
-        node = Apply(self.op, self.inputs, outs)
-        node.tag = SimpleNamespace(**vars(self.tag))
-        for new, old in zip(node.outputs, self.outputs):
-            new.tag.site = old.tag.site
+        node = Apply(self.op, self.inputs, [o.clone() for o in self.outputs])
+        node.tag = _copy_tag(self.tag)
         return node
 
     def clone_with_new_inputs(
@@ -317,22 +329,37 @@ class Apply:
         same = all(a.type == b.type for a, b in zip(inputs, self.inputs))
         if same or strict:
             if not same:
-                bad = next(
-                    i for i, (a, b) in enumerate(zip(inputs, self.inputs))
-                    if a.type != b.type
-                )
-                raise TypeError(
-                    f"{self.op}: cannot replace input {bad} of type "
-                    f"{self.inputs[bad].type} by a {inputs[bad].type} (strict clone)"
-                )
+                inputs = [
+                    _strict_input(self, k, new, old)
+                    for k, (new, old) in enumerate(zip(inputs, self.inputs))
+                ]
             node = self.clone()
             node.inputs = list(inputs)
             return node
         node = self.op.make_node(*inputs)
-        node.tag = SimpleNamespace(**vars(self.tag))
+        node.tag = _copy_tag(self.tag)
         for new, old in zip(node.outputs, self.outputs):
             new.tag.site = old.tag.site
         return node
+
+
+def _strict_input(node: Apply, k: int, new: Variable, old: Variable) -> Variable:
+    """``new`` as input ``k`` of a strict clone of ``node`` (types must agree).
+
+    A variable whose type is more specific than the old input's (a static
+    length where the old type has none) is accepted: the node's output types
+    stay valid.
+    """
+    if new.type == old.type:
+        return new
+    converted = old.type.convert_variable(new)
+    if converted is None:
+        raise TypeError(
+            f"{node.op}: cannot replace input {k} of type {old.type} by {new} of "
+            f"type {new.type} (strict clone: the output types must not change); "
+            "cast or reshape the replacement, or rebuild non-strictly"
+        )
+    return converted  # type: ignore[no-any-return]
 
 
 class Op:

@@ -21,9 +21,15 @@ from typing import Any, Literal, Union
 
 from symarray.errors import MissingInputError, SymarrayError
 from symarray.graph.basic import Apply, Constant, Variable
-from symarray.graph.traversal import clone_get_equiv, graph_inputs, io_toposort
+from symarray.graph.traversal import (
+    clone_get_equiv,
+    gc_paused,
+    graph_inputs,
+    io_toposort,
+)
 
-__all__ = ["FunctionGraph", "InconsistencyError", "Feature", "Validator"]
+__all__ = ["FunctionGraph", "InconsistencyError", "Feature", "Validator", "Supervisor",
+           "ReplacementDidNotRemoveError"]
 
 ClientNode = Union[Apply, Literal["output"]]
 Client = tuple[ClientNode, int]
@@ -31,6 +37,10 @@ Client = tuple[ClientNode, int]
 
 class InconsistencyError(SymarrayError):
     """A change would leave the graph invalid (a feature vetoed it)."""
+
+
+class ReplacementDidNotRemoveError(InconsistencyError):
+    """``replace_all_validate_remove`` left a node that had to disappear."""
 
 
 class Feature:
@@ -63,6 +73,9 @@ class Validator(Feature):
     def on_attach(self, fgraph: FunctionGraph) -> None:
         fgraph.replace_validate = self._replace_validate.__get__(fgraph)  # type: ignore[attr-defined]
 
+    def on_detach(self, fgraph: FunctionGraph) -> None:
+        fgraph.__dict__.pop("replace_validate", None)
+
     @staticmethod
     def _replace_validate(
         fgraph: FunctionGraph,
@@ -70,6 +83,34 @@ class Validator(Feature):
         reason: str = "",
     ) -> None:
         fgraph.replace_all_validate(list(replacements), reason)
+
+
+class Supervisor(Feature):
+    """Vetoes any change after which a node overwrites a protected variable.
+
+    ``function`` protects the inputs the caller did not mark ``mutable`` (and
+    shared values nobody updates).  The check asks the destroy handler, found
+    as ``fgraph.destroyers(var)`` (a list of nodes overwriting ``var``); without
+    one nothing can overwrite anything and every change passes.
+    """
+
+    def __init__(self, protected: Iterable[Variable]) -> None:
+        self.protected = list(protected)
+
+    def validate(self, fgraph: FunctionGraph) -> None:
+        destroyers = getattr(fgraph, "destroyers", None)
+        if destroyers is None:
+            return
+        for var in self.protected:
+            nodes = destroyers(var)
+            if nodes:
+                raise InconsistencyError(
+                    f"{nodes[0]} would overwrite {var}, which the function must not "
+                    "modify (pass In(var, mutable=True) to allow it)"
+                )
+
+    def clone(self) -> Supervisor:
+        return Supervisor(self.protected)
 
 
 class FunctionGraph:
@@ -109,55 +150,78 @@ class FunctionGraph:
         self.apply_nodes: set[Apply] = set()
         self.variables: set[Variable] = set()
         self.clients: dict[Variable, list[Client]] = {}
+        self._input_set: set[Variable] = set()
         self._features: list[Feature] = []
         self.update_mapping: dict[int, int] = {}
-        for inp in inputs:
-            self.add_input(inp)
-        for out in outputs:
-            self.add_output(out, reason="init")
-        self._check_inputs()
+        with gc_paused():
+            for inp in inputs:
+                self.add_input(inp)
+            for out in outputs:
+                self.add_output(out, reason="init")
         for feature in features:
             self.attach_feature(feature)
 
-    def _check_inputs(self) -> None:
-        known = set(self.inputs)
-        for var in self.variables:
-            if var.owner is None and var not in known and not isinstance(var, Constant):
-                user = next((n for n, _ in self.clients[var] if n != "output"), None)
-                where = f" (read by {user.op})" if user is not None else ""
-                site = f"; it was created at {var.tag.site}" if var.tag.site else ""
-                raise MissingInputError(
-                    f"the outputs depend on {var}{where}, which is not among the "
-                    f"inputs {self.inputs}{site}; pass it as an input or use givens"
-                )
+    def _check_orphan(self, var: Variable, user: Apply | None) -> None:
+        """Raise MissingInputError if ``var`` is a free variable of the graph."""
+        if var.owner is not None or isinstance(var, Constant) or var in self._input_set:
+            return
+        where = f" (read by {user.op})" if user is not None else ""
+        site = f"; it was created at {var.tag.site}" if var.tag.site else ""
+        raise MissingInputError(
+            f"the outputs depend on {var}{where}, which is not among the inputs "
+            f"{self.inputs}{site}; pass it as an input or replace it with givens"
+        )
 
     # -- structure -----------------------------------------------------
     def add_input(self, var: Variable) -> None:
-        if var in self.variables and var in self.inputs:
+        """Add ``var`` (an ownerless variable) to the graph's inputs."""
+        if var in self._input_set:
             return
         if var.owner is not None:
             raise ValueError(f"FunctionGraph: input {var} has an owner ({var.owner})")
         self.inputs.append(var)
+        self._input_set.add(var)
         self._setup_var(var)
 
     def add_output(self, var: Variable, reason: str = "") -> None:
+        """Append ``var`` to the outputs, importing the nodes it needs."""
+        self.import_var(var, reason)
         self.outputs.append(var)
-        self._import_var(var, reason)
         self.clients[var].append(("output", len(self.outputs) - 1))
+
+    def get_clients(self, var: Variable) -> list[Client]:
+        """The ``(node, input_index)`` pairs reading ``var`` (a copy)."""
+        return list(self.clients.get(var, ()))
 
     def _setup_var(self, var: Variable) -> None:
         if var not in self.variables:
             self.variables.add(var)
             self.clients.setdefault(var, [])
 
-    def _import_var(self, var: Variable, reason: str) -> None:
-        if var.owner is not None and var.owner not in self.apply_nodes:
-            self._import_node(var.owner, reason)
+    def import_var(self, var: Variable, reason: str = "") -> None:
+        """Make ``var`` part of the graph, importing its owner if needed.
+
+        Raises :class:`MissingInputError` (changing nothing) when ``var``
+        depends on a free variable that is not an input.
+        """
+        if var.owner is not None:
+            if var.owner not in self.apply_nodes:
+                self.import_node(var.owner, reason)
+        else:
+            self._check_orphan(var, None)
         self._setup_var(var)
 
-    def _import_node(self, node: Apply, reason: str) -> None:
-        """Import ``node`` and every node it depends on that is missing."""
-        for n in self._missing_nodes(node):
+    def import_node(self, node: Apply, reason: str = "") -> None:
+        """Import ``node`` and every node it depends on that is missing.
+
+        All-or-nothing: free variables are looked for before anything is
+        added.
+        """
+        missing = self._missing_nodes(node)
+        for n in missing:
+            for inp in n.inputs:
+                self._check_orphan(inp, n)
+        for n in missing:
             self.apply_nodes.add(n)
             for out in n.outputs:
                 self._setup_var(out)
@@ -188,18 +252,29 @@ class FunctionGraph:
         return order
 
     def _remove_client(self, var: Variable, client: Client, reason: str) -> None:
-        """Drop one client of ``var``; prune what becomes unused."""
+        """Drop one client of ``var``; prune what becomes unused.
+
+        A node is pruned when none of its outputs has a client left; its
+        inputs then lose that client in turn (iteratively).  Ownerless
+        variables that are not inputs (constants) leave with their last
+        client.
+        """
         stack = [(var, client)]
         while stack:
             v, c = stack.pop()
             clients = self.clients[v]
             clients.remove(c)
-            if clients or v.owner is None:
+            if clients:
                 continue
             node = v.owner
-            if any(self.clients.get(o) for o in node.outputs):
+            if node is None:
+                if v not in self._input_set:
+                    self.variables.discard(v)
+                    del self.clients[v]
                 continue
             if node not in self.apply_nodes:
+                continue
+            if any(self.clients.get(o) for o in node.outputs):
                 continue
             self.apply_nodes.discard(node)
             for o in node.outputs:
@@ -208,9 +283,6 @@ class FunctionGraph:
             self._callback("on_prune", node, reason)
             for i, inp in enumerate(node.inputs):
                 stack.append((inp, (node, i)))
-        if var.owner is None and not self.clients.get(var) and var not in self.inputs:
-            self.variables.discard(var)
-            self.clients.pop(var, None)
 
     # -- mutation ------------------------------------------------------
     def change_node_input(
@@ -221,21 +293,28 @@ class FunctionGraph:
         reason: str = "",
         check: bool = True,
     ) -> None:
-        """Make input ``i`` of ``node`` (or output slot ``i``) read ``new_var``."""
+        """Make input ``i`` of ``node`` (or output slot ``i``) read ``new_var``.
+
+        ``new_var`` (and the nodes it needs) is imported first, so a failure
+        (a type mismatch, a free variable) leaves the graph unchanged.
+        """
         if node == "output":
             old = self.outputs[i]
-            if check and not _compatible(old, new_var):
-                raise TypeError(_type_mismatch(old, new_var, "output", i))
-            self.outputs[i] = new_var
+            where = "output"
         else:
-            assert isinstance(node, Apply)
+            if not isinstance(node, Apply) or node not in self.apply_nodes:
+                raise ValueError(f"change_node_input: {node} is not in this graph")
             old = node.inputs[i]
-            if check and not _compatible(old, new_var):
-                raise TypeError(_type_mismatch(old, new_var, str(node.op), i))
-            node.inputs[i] = new_var
+            where = str(node.op)
         if old is new_var:
             return
-        self._import_var(new_var, reason)
+        if check and not _compatible(old, new_var):
+            raise TypeError(_type_mismatch(old, new_var, where, i))
+        self.import_var(new_var, reason)
+        if node == "output":
+            self.outputs[i] = new_var
+        else:
+            node.inputs[i] = new_var  # type: ignore[union-attr]
         self.clients[new_var].append((node, i))
         self._remove_client(old, (node, i), reason)
         self._callback("on_change_input", node, i, old, new_var, reason)
@@ -243,43 +322,88 @@ class FunctionGraph:
     def replace(
         self, var: Variable, new_var: Variable, reason: str = "", verbose: bool = False
     ) -> None:
-        """Make every client of ``var`` read ``new_var`` (types must match)."""
+        """Make every client of ``var`` read ``new_var``.
+
+        ``new_var`` must have ``var``'s type, or a more specific one (static
+        lengths where ``var``'s type has none).  Replacing a variable the
+        graph does not hold does nothing.
+        """
         if var not in self.variables:
             return
-        if not _compatible(var, new_var):
-            converted = var.type.convert_variable(new_var)
-            if converted is None:
-                raise TypeError(_type_mismatch(var, new_var, "replace", 0))
-            new_var = converted
+        new_var = self._converted(var, new_var)
+        if verbose:
+            print(f"rewriting: {reason}: {var} -> {new_var}")
         for node, i in list(self.clients[var]):
             self.change_node_input(node, i, new_var, reason, check=False)
 
-    def replace_all(self, pairs: Iterable[tuple[Variable, Variable]], reason: str = "") -> None:
+    @staticmethod
+    def _converted(var: Variable, new_var: Variable) -> Variable:
+        if _compatible(var, new_var):
+            return new_var
+        converted = var.type.convert_variable(new_var)
+        if converted is None:
+            raise TypeError(_type_mismatch(var, new_var, "replace", 0))
+        return converted
+
+    def replace_all(
+        self, pairs: Iterable[tuple[Variable, Variable]], reason: str = ""
+    ) -> None:
+        """``replace`` each ``(var, new_var)`` in turn."""
         for var, new_var in pairs:
             self.replace(var, new_var, reason)
 
     def replace_all_validate(
         self, pairs: Iterable[tuple[Variable, Variable]], reason: str = ""
     ) -> None:
-        """Replace, then run every feature's ``validate``; undo on failure."""
+        """Replace, then run every feature's ``validate``; undo on failure.
+
+        The graph is restored exactly (the same nodes, inputs and outputs)
+        when a replacement or a validation raises; the error propagates.
+        """
         undo: list[tuple[ClientNode, int, Variable]] = []
         try:
             for var, new_var in pairs:
                 if var not in self.variables:
                     continue
-                if not _compatible(var, new_var):
-                    converted = var.type.convert_variable(new_var)
-                    if converted is None:
-                        raise TypeError(_type_mismatch(var, new_var, "replace", 0))
-                    new_var = converted
+                new_var = self._converted(var, new_var)
                 for node, i in list(self.clients[var]):
-                    undo.append((node, i, var))
                     self.change_node_input(node, i, new_var, reason, check=False)
+                    undo.append((node, i, var))
             self.validate()
         except Exception:
             for node, i, old in reversed(undo):
                 self.change_node_input(node, i, old, "rollback", check=False)
             raise
+
+    def replace_all_validate_remove(
+        self,
+        pairs: Iterable[tuple[Variable, Variable]],
+        remove: Iterable[Apply],
+        reason: str = "",
+    ) -> None:
+        """Like ``replace_all_validate``, and require ``remove`` to be gone.
+
+        Raises :class:`ReplacementDidNotRemoveError` (after undoing) when a
+        node of ``remove`` is still in the graph afterwards.
+        """
+        pairs = list(pairs)
+        remove = list(remove)
+
+        class _Check(Feature):
+            def validate(self, fgraph: FunctionGraph) -> None:
+                left = [n for n in remove if n in fgraph.apply_nodes]
+                if left:
+                    raise ReplacementDidNotRemoveError(
+                        f"{reason or 'replacement'}: {left[0]} is still in the graph "
+                        "after the replacement meant to remove it"
+                    )
+
+        check = _Check()
+        self._features.append(check)
+        try:
+            self.replace_all_validate(pairs, reason)
+        finally:
+            self._features.remove(check)
 
     def validate(self) -> None:
         for feature in self._features:
@@ -287,14 +411,22 @@ class FunctionGraph:
 
     # -- features ------------------------------------------------------
     def attach_feature(self, feature: Feature) -> None:
+        """Attach ``feature`` (once) and call its ``on_attach``."""
         if feature in self._features:
             return
         self._features.append(feature)
-        feature.on_attach(self)
+        attach = getattr(feature, "on_attach", None)
+        if attach is not None:
+            attach(self)
 
     def remove_feature(self, feature: Feature) -> None:
+        """Detach ``feature`` and call its ``on_detach``."""
+        if feature not in self._features:
+            raise ValueError(f"remove_feature: {feature!r} is not attached")
         self._features.remove(feature)
-        feature.on_detach(self)
+        detach = getattr(feature, "on_detach", None)
+        if detach is not None:
+            detach(self)
 
     @property
     def features(self) -> list[Feature]:
@@ -305,6 +437,8 @@ class FunctionGraph:
             fn = getattr(feature, name, None)
             if fn is not None:
                 fn(self, *args)
+
+    execute_callbacks = _callback
 
     # -- queries -------------------------------------------------------
     def toposort(self) -> list[Apply]:
@@ -323,20 +457,57 @@ class FunctionGraph:
         return order
 
     def check_integrity(self) -> None:
-        """Raise if clients, nodes and variables disagree (a debugging aid)."""
-        for node in self.apply_nodes:
+        """Raise InconsistencyError unless the bookkeeping matches the graph.
+
+        Recomputes from the outputs which nodes and variables the graph holds
+        and who reads each variable, and compares with ``apply_nodes``,
+        ``variables`` and ``clients`` (a debugging aid: O(graph size)).
+        """
+        nodes = io_toposort(self.inputs, self.outputs)
+        if set(nodes) != self.apply_nodes:
+            extra = self.apply_nodes.difference(nodes)
+            lost = set(nodes).difference(self.apply_nodes)
+            raise InconsistencyError(
+                f"apply_nodes is wrong: {len(extra)} unreachable node(s) kept "
+                f"{list(extra)[:3]}, {len(lost)} needed node(s) missing {list(lost)[:3]}"
+            )
+        expected: dict[Variable, list[Client]] = {v: [] for v in self.inputs}
+        for node in nodes:
             for i, inp in enumerate(node.inputs):
-                if (node, i) not in self.clients.get(inp, []):
-                    raise InconsistencyError(f"{inp} lacks client ({node}, {i})")
-                if inp.owner is not None and inp.owner not in self.apply_nodes:
-                    raise InconsistencyError(f"{node} reads {inp} from a foreign node")
-        for var, clients in self.clients.items():
-            for node, i in clients:
-                if node == "output":
-                    if self.outputs[i] is not var:
-                        raise InconsistencyError(f"output {i} is not {var}")
-                elif node not in self.apply_nodes or node.inputs[i] is not var:
-                    raise InconsistencyError(f"stale client ({node}, {i}) of {var}")
+                expected.setdefault(inp, []).append((node, i))
+                if inp.owner is None:
+                    self._check_integrity_orphan(inp)
+            for out in node.outputs:
+                expected.setdefault(out, [])
+        for i, out in enumerate(self.outputs):
+            expected.setdefault(out, []).append(("output", i))
+            if out.owner is None:
+                self._check_integrity_orphan(out)
+        if set(expected) != self.variables:
+            extra_v = self.variables.difference(expected)
+            lost_v = set(expected).difference(self.variables)
+            raise InconsistencyError(
+                f"variables is wrong: extra {list(extra_v)[:3]}, missing "
+                f"{list(lost_v)[:3]}"
+            )
+        if set(self.clients) != self.variables:
+            raise InconsistencyError("clients and variables have different keys")
+        for var, want in expected.items():
+            got = self.clients[var]
+            if len(got) != len(want) or set(map(_client_key, got)) != set(
+                map(_client_key, want)
+            ):
+                raise InconsistencyError(
+                    f"clients of {var} are {got}, expected {want}"
+                )
+        if set(self.inputs) != self._input_set or len(self.inputs) != len(
+            self._input_set
+        ):
+            raise InconsistencyError("the inputs list and the input set disagree")
+
+    def _check_integrity_orphan(self, var: Variable) -> None:
+        if not isinstance(var, Constant) and var not in self._input_set:
+            raise InconsistencyError(f"{var} has no owner and is not an input")
 
     def clone(self, check_integrity: bool = True) -> FunctionGraph:
         return self.clone_get_equiv(check_integrity)[0]
@@ -362,6 +533,11 @@ class FunctionGraph:
 
     def __contains__(self, item: Any) -> bool:
         return item in self.variables or item in self.apply_nodes
+
+
+def _client_key(client: Client) -> tuple[int, int]:
+    node, i = client
+    return (id(node), i)
 
 
 def _compatible(old: Variable, new: Variable) -> bool:

@@ -70,6 +70,11 @@ def _pow(a: Any, b: Any) -> Any:
         return np.power(a, b)
 
 
+def _reciprocal(x: Any) -> Any:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.divide(1, x)
+
+
 def _switch(cond: Any, a: Any, b: Any) -> Any:
     return np.where(cond, a, b)
 
@@ -111,17 +116,21 @@ ROWS: list[ScalarRow] = [
     # arithmetic
     _row("add", 2, np.add, "upcast", "{0} + {1}", commutative=True,
          associative=True, identity=0),
-    _row("sub", 2, np.subtract, "upcast", "{0} - {1}"),
+    _row("sub", 2, np.subtract, "upcast", "{0} - {1}", on_bool="error"),
     _row("mul", 2, np.multiply, "upcast", "{0} * {1}", commutative=True,
          associative=True, identity=1),
     _row("true_div", 2, _true_div, "float", "{0} / {1}"),
-    _row("int_div", 2, _int_div, "upcast", "floor_div({0}, {1})", complex_ok=False),
-    _row("mod", 2, _mod, "upcast", "py_mod({0}, {1})", complex_ok=False),
-    _row("pow", 2, _pow, "upcast", "pow({0}, {1})"),
-    _row("neg", 1, np.negative, "upcast", "-{0}"),
+    _row("int_div", 2, _int_div, "upcast", "floor_div({0}, {1})", complex_ok=False,
+         on_bool="int8"),
+    _row("mod", 2, _mod, "upcast", "py_mod({0}, {1})", complex_ok=False,
+         on_bool="int8"),
+    _row("pow", 2, _pow, "upcast", "pow({0}, {1})", on_bool="int8"),
+    _row("neg", 1, np.negative, "upcast", "-{0}", on_bool="error"),
     _row("abs", 1, np.abs, "abs", "fabs({0})"),
-    _row("sgn", 1, _sgn, "upcast", "sgn({0})", complex_ok=False),
-    _row("sqr", 1, np.square, "upcast", "{0} * {0}"),
+    _row("sgn", 1, _sgn, "upcast", "sgn({0})", complex_ok=False,
+         on_bool="error"),
+    _row("sqr", 1, np.square, "upcast", "{0} * {0}", on_bool="int8"),
+    _row("reciprocal", 1, _reciprocal, "float", "1 / {0}"),
     _row("maximum", 2, np.maximum, "upcast", "fmax_nan({0}, {1})",
          complex_ok=False, commutative=True, associative=True),
     _row("minimum", 2, np.minimum, "upcast", "fmin_nan({0}, {1})",
@@ -150,17 +159,30 @@ ROWS: list[ScalarRow] = [
     _row("sinh", 1, np.sinh, "float", "sinh({0})"),
     _row("cosh", 1, np.cosh, "float", "cosh({0})"),
     _row("tanh", 1, np.tanh, "float", "tanh({0})"),
+    _row("arcsinh", 1, np.arcsinh, "float", "asinh({0})"),
+    _row("arccosh", 1, np.arccosh, "float", "acosh({0})"),
+    _row("arctanh", 1, np.arctanh, "float", "atanh({0})"),
+    _row("deg2rad", 1, np.deg2rad, "float", "{0} * (M_PI / 180)", complex_ok=False),
+    _row("rad2deg", 1, np.rad2deg, "float", "{0} * (180 / M_PI)", complex_ok=False),
     # special functions (scipy, loaded on first use)
     _row("sigmoid", 1, _sigmoid, "float", "sigmoid({0})", complex_ok=False),
     _row("softplus", 1, _softplus, "float", "softplus({0})", complex_ok=False),
     _row("erf", 1, "scipy.special:erf", "float", "erf({0})", complex_ok=False),
     _row("erfc", 1, "scipy.special:erfc", "float", "erfc({0})", complex_ok=False),
+    _row("erfcx", 1, "scipy.special:erfcx", "float", "erfcx({0})", complex_ok=False),
+    _row("erfcinv", 1, "scipy.special:erfcinv", "float", "erfcinv({0})",
+         complex_ok=False),
     _row("erfinv", 1, "scipy.special:erfinv", "float", "erfinv({0})",
          complex_ok=False),
     _row("gamma", 1, "scipy.special:gamma", "float", "tgamma({0})", complex_ok=False),
     _row("gammaln", 1, "scipy.special:gammaln", "float", "lgamma({0})",
          complex_ok=False),
     _row("psi", 1, "scipy.special:psi", "float", "digamma({0})", complex_ok=False),
+    # complex parts
+    _row("real", 1, np.real, "abs", "creal({0})"),
+    _row("imag", 1, np.imag, "abs", "cimag({0})"),
+    _row("angle", 1, np.angle, "angle", "carg({0})"),
+    _row("conj", 1, np.conjugate, "upcast", "conj({0})"),
     # rounding
     _row("floor", 1, np.floor, "float", "floor({0})", complex_ok=False),
     _row("ceil", 1, np.ceil, "float", "ceil({0})", complex_ok=False),

@@ -20,6 +20,8 @@ from symarray.tensor.blas import *  # noqa: F403
 from symarray.tensor.extra_ops import *  # noqa: F403
 from symarray.tensor.sort import *  # noqa: F403
 from symarray.tensor.subtensor import *  # noqa: F403
+from symarray.tensor.subtensor_advanced import *  # noqa: F403
+from symarray.tensor.subtensor_inc import *  # noqa: F403
 from symarray.tensor import nnet  # noqa: E402
 from symarray.tensor.nnet import *  # noqa: F403
 

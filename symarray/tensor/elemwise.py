@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from symarray.errors import DtypeError, ShapeMismatchError
+from symarray.errors import DtypeError, RankError, ShapeMismatchError
 from symarray.graph.basic import Apply, Op, Variable
-from symarray.scalar.basic import ScalarOp, ScalarRow
+from symarray.scalar.basic import ScalarOp, ScalarRow, result_dtype
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.type import TensorType, dtype_of
 
@@ -31,7 +31,7 @@ def broadcast_static_shape(
 ) -> tuple[int | None, ...]:
     """Static shape of broadcasting equal-rank static shapes (None: unknown)."""
     out: list[int | None] = []
-    for dim, lengths in enumerate(zip(*shapes)):
+    for dim, lengths in enumerate(zip(*shapes, strict=True)):
         known = {s for s in lengths if s is not None and s != 1}
         if len(known) > 1:
             raise ShapeMismatchError(
@@ -67,43 +67,59 @@ class Elemwise(Op):
 
     def __call__(self, *inputs: Any, **kwargs: Any) -> Any:
         row = self.scalar_op.row
-        if len(inputs) > self.scalar_op.nin and row.associative and self.scalar_op.nin == 2:
+        binary_associative = row.associative and self.scalar_op.nin == 2
+        if len(inputs) > 2 and binary_associative:
             out = inputs[0]
             for x in inputs[1:]:
                 out = Op.__call__(self, out, x)
             return out
-        if len(inputs) == 1 and row.associative and self.scalar_op.nin == 2:
+        if len(inputs) == 1 and binary_associative:
             return as_tensor_variable(inputs[0])
         return Op.__call__(self, *inputs, **kwargs)
 
     def make_node(self, *inputs: Any) -> Apply:
         nin = self.scalar_op.nin
         if len(inputs) != nin:
-            raise TypeError(f"{self}: expected {nin} inputs, got {len(inputs)}")
+            plural = "input" if nin == 1 else "inputs"
+            raise TypeError(f"{self} takes {nin} {plural}, got {len(inputs)}")
         tensors = [as_tensor_variable(i) for i in inputs]
-        weak = [bool(getattr(t, "weak", False)) for t in tensors]
+        tensors, weak = _yield_weak_constants(self.scalar_op, tensors)
         ndim = max(t.ndim for t in tensors)
         padded = [
-            t if t.ndim == ndim else dimshuffle(t, ("x",) * (ndim - t.ndim) + tuple(range(t.ndim)))
+            t if t.ndim == ndim
+            else dimshuffle(t, ("x",) * (ndim - t.ndim) + tuple(range(t.ndim)))
             for t in tensors
         ]
         shape = broadcast_static_shape([t.type.shape for t in padded], str(self))
         try:
             dtypes = self.scalar_op.output_dtypes([t.dtype for t in padded], weak)
         except DtypeError as err:
-            raise DtypeError(f"{self}: {err} (inputs: {', '.join(str(t.type) for t in padded)})") from None
+            types = ", ".join(str(t.type) for t in padded)
+            raise DtypeError(f"{err} (inputs: {types})") from None
         for o, i in self.inplace_pattern:
             if padded[i].dtype != dtypes[o] or padded[i].type.shape != shape:
-                raise TypeError(f"{self}: input {i} cannot hold output {o} in place")
+                raise TypeError(
+                    f"{self}: input {i} ({padded[i].type}) cannot hold output {o} "
+                    f"(dtype {dtypes[o]}, shape {shape}) in place"
+                )
         outputs = [TensorType(d, shape=shape).make_variable() for d in dtypes]
         return Apply(self, padded, outputs)
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         out_type = node.outputs[0].type
-        result = self.scalar_op.compute(inputs, out_type.dtype)
-        if result.ndim != out_type.ndim:
-            result = result.reshape(np.broadcast_shapes(*[np.shape(i) for i in inputs]))
+        try:
+            result = self.scalar_op.compute(inputs, out_type.dtype)
+        except ValueError as err:
+            shapes = [np.shape(i) for i in inputs]
+            try:
+                np.broadcast_shapes(*shapes)
+            except ValueError:
+                raise ShapeMismatchError(
+                    f"{self}: input shapes {', '.join(map(str, shapes))} cannot be "
+                    "broadcast together (each dimension needs equal lengths or 1)"
+                ) from err
+            raise
         if self.inplace_pattern:
             target = inputs[self.inplace_pattern[0][1]]
             target[...] = result
@@ -112,17 +128,17 @@ class Elemwise(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        out_shape = []
+        out_shape: list[Any] = []
         static = node.outputs[0].type.shape
         for dim in range(node.outputs[0].type.ndim):
             if static[dim] is not None:
                 out_shape.append(static[dim])
                 continue
             candidates = [
-                shp[dim] for inp, shp in zip(node.inputs, input_shapes)
+                shp[dim] for inp, shp in zip(node.inputs, input_shapes, strict=True)
                 if inp.type.shape[dim] != 1
             ]
-            out_shape.append(candidates[0] if len(candidates) == 1 else _max_len(candidates))
+            out_shape.append(_broadcast_len(candidates))
         return [tuple(out_shape)] * len(node.outputs)
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
@@ -130,14 +146,70 @@ class Elemwise(Op):
         return self.scalar_op.compute(values, var.type.dtype)  # type: ignore[attr-defined]
 
 
-def _max_len(candidates: list[Any]) -> Any:
-    """Length of a broadcast dimension whose inputs are not static."""
+def _broadcast_len(candidates: list[Any]) -> Any:
+    """Length of a broadcast dimension from its inputs' (symbolic) lengths.
+
+    NumPy broadcasting stretches a length-1 input even where the static type
+    did not say 1, so the result is the first length that is not 1:
+    ``switch(eq(a, 1), b, a)`` (``maximum`` would be wrong for ``(1, 0)``).
+    """
     from symarray.tensor import math as tm
 
-    out = candidates[0]
-    for c in candidates[1:]:
-        out = tm.maximum(out, c)
+    out = candidates[-1]
+    for c in reversed(candidates[:-1]):
+        if isinstance(c, (int, np.integer)):
+            out = out if c == 1 else c
+        else:
+            out = tm.switch(tm.eq(c, 1), out, c)
     return out
+
+
+def _fits(value: Any, dtype: str) -> bool:
+    info = np.iinfo(dtype)
+    return bool(info.min <= value <= info.max)
+
+
+def _yield_weak_constants(
+    scalar_op: ScalarOp, tensors: list[Any]
+) -> tuple[list[Any], list[bool]]:
+    """Weak flags of the inputs, weak constants recast to the operands' dtype.
+
+    A weak (Python-scalar) integer that does not fit the strong integer
+    inputs' dtype stops being weak (``int8 + 1000`` is int16, not an
+    overflow).  The weak constants that yield are rebuilt in the common
+    dtype, so ``fvector * 0.5`` multiplies two float32 values.
+    """
+    weak = [bool(getattr(t, "weak", False)) for t in tensors]
+    if not any(weak) or all(weak):
+        return tensors, weak
+    first = 1 if scalar_op.row.rule == "switch" else 0
+    if scalar_op.row.rule in ("clip", "cast") or first >= len(tensors):
+        return tensors, weak
+    strong = [t.dtype for t, w in zip(tensors[first:], weak[first:], strict=True)
+              if not w]
+    if not strong:
+        return tensors, weak
+    base = str(np.result_type(*strong))
+    if np.dtype(base).kind in "iu":
+        for k in range(first, len(tensors)):
+            t = tensors[k]
+            if weak[k] and t.type.numpy_dtype.kind in "iu" and not _fits(t.data, base):
+                weak[k] = False
+    common = result_dtype([t.dtype for t in tensors[first:]], weak[first:])
+    out = list(tensors)
+    for k in range(first, len(tensors)):
+        t = tensors[k]
+        if weak[k] and t.dtype != common:
+            if np.dtype(common).kind == "b" or (
+                t.type.numpy_dtype.kind == "c" and np.dtype(common).kind != "c"
+            ):
+                continue
+            from symarray.tensor.variable import TensorConstant
+
+            data = np.asarray(t.data).astype(common)
+            out[k] = TensorConstant(TensorType(common, shape=t.type.shape), data,
+                                    t.name, weak=True)
+    return out, weak
 
 
 class Cast(ScalarOp):
@@ -170,7 +242,14 @@ _CASTS: dict[str, Elemwise] = {}
 
 
 def cast(x: Any, dtype: Any) -> Any:
-    """``x`` converted to ``dtype`` (no node when it already has it)."""
+    """``x`` converted to ``dtype`` (no node when it already has it).
+
+    Complex to real casts are refused (take ``T.real`` or ``T.abs`` first).
+
+    >>> import symarray.tensor as T
+    >>> T.cast(T.fvector("x"), "int32").dtype
+    'int32'
+    """
     x = as_tensor_variable(x)
     dtype = dtype_of(dtype)
     if x.dtype == dtype:
@@ -187,21 +266,29 @@ class DimShuffle(Op):
     __props__ = ("input_ndim", "new_order")
     view_map = {0: [0]}
 
-    def __init__(self, input_ndim: int, new_order: Sequence[int | str]) -> None:
+    def __init__(self, input_ndim: int | Sequence[bool],
+                 new_order: Sequence[int | str]) -> None:
+        if not isinstance(input_ndim, (int, np.integer)):
+            input_ndim = len(input_ndim)  # Theano's input_broadcastable
         self.input_ndim = int(input_ndim)
         self.new_order = tuple(new_order)
         kept = [d for d in self.new_order if d != "x"]
         for d in kept:
-            if not isinstance(d, (int, np.integer)) or not 0 <= d < self.input_ndim:
+            if (not isinstance(d, (int, np.integer)) or isinstance(d, bool)
+                    or not 0 <= d < self.input_ndim):
                 raise ValueError(
                     f"dimshuffle: pattern entry {d!r} is not 'x' or a dimension of a "
                     f"{self.input_ndim}-d input"
                 )
         if len(set(kept)) != len(kept):
-            raise ValueError(f"dimshuffle: pattern {self.new_order} repeats a dimension")
+            raise ValueError(
+                f"dimshuffle: pattern {self.new_order} repeats a dimension"
+            )
         self.kept = tuple(int(d) for d in kept)
         self.dropped = tuple(d for d in range(self.input_ndim) if d not in kept)
-        self.is_transpose = len(self.kept) == self.input_ndim and "x" not in self.new_order
+        self.is_transpose = (
+            len(self.kept) == self.input_ndim and "x" not in self.new_order
+        )
 
     def __str__(self) -> str:
         if self.is_transpose and self.kept == tuple(reversed(range(self.input_ndim))):
@@ -211,14 +298,16 @@ class DimShuffle(Op):
     def make_node(self, x: Any) -> Apply:
         x = as_tensor_variable(x)
         if x.ndim != self.input_ndim:
-            raise TypeError(
-                f"{self}: expected a {self.input_ndim}-d input, got {x} of type {x.type}"
+            raise RankError(
+                f"{self}: expected a {self.input_ndim}-d input, got {x} of type "
+                f"{x.type}"
             )
         for d in self.dropped:
             if x.type.shape[d] != 1:
                 raise ValueError(
-                    f"{self}: cannot drop dimension {d} of {x.type}, its length is not "
-                    "known to be 1; use T.squeeze after specify_shape, or keep it"
+                    f"{self}: cannot drop dimension {d} of {x.type}, its length is "
+                    "not known to be 1; keep it in the pattern, or use "
+                    "T.specify_shape first"
                 )
         shape = tuple(1 if d == "x" else x.type.shape[d] for d in self.new_order)  # type: ignore[index]
         return Apply(self, [x], [TensorType(x.dtype, shape=shape).make_variable()])
@@ -240,7 +329,15 @@ class DimShuffle(Op):
 
 
 def dimshuffle(x: Any, pattern: Sequence[int | str]) -> Any:
-    """``x`` with dimensions reordered/added/dropped per ``pattern``."""
+    """``x`` with dimensions reordered/added/dropped per ``pattern``.
+
+    Entries are input dimensions in their new order, or ``'x'`` for a new
+    broadcastable dimension; dimensions left out must be broadcastable.
+
+    >>> import symarray.tensor as T
+    >>> T.dimshuffle(T.matrix("m"), ("x", 1, 0)).broadcastable
+    (True, False, False)
+    """
     x = as_tensor_variable(x)
     pattern = tuple(pattern)
     if pattern == tuple(range(x.ndim)):
@@ -249,11 +346,22 @@ def dimshuffle(x: Any, pattern: Sequence[int | str]) -> Any:
 
 
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
-    """Permute dimensions; reverses them when ``axes`` is None."""
+    """Permute dimensions; reverses them when ``axes`` is None.
+
+    >>> import symarray.tensor as T
+    >>> T.transpose(T.tensor3("t"), (2, 0, 1)).ndim
+    3
+    """
     x = as_tensor_variable(x)
     if axes is None:
         axes = tuple(reversed(range(x.ndim)))
-    axes = tuple(int(a) % x.ndim if x.ndim else int(a) for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of {x.ndim} dims")
-    return dimshuffle(x, axes)
+    given = tuple(axes)
+    if any(not -x.ndim <= int(a) < x.ndim for a in given) or len(given) != x.ndim:
+        raise ValueError(
+            f"transpose: axes {given} are not a permutation of the {x.ndim} "
+            f"dimensions of {x.type}"
+        )
+    perm = tuple(int(a) % x.ndim for a in given)
+    if sorted(perm) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {given} repeat a dimension of {x.type}")
+    return dimshuffle(x, perm)

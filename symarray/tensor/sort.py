@@ -1,3 +1,127 @@
-"""(being written)"""
+"""Sorting: ``sort`` and ``argsort`` along an axis, as NumPy.
 
-__all__: list[str] = []
+:class:`SortOp` returns the sorted values, :class:`ArgSortOp` the int64
+indices that sort.  ``axis=None`` sorts the flattened array (the output is
+1-d).  ``kind`` is NumPy's: ``'quicksort'`` (the default, not stable),
+``'mergesort'``/``'stable'`` (equal elements keep their order, which only
+matters for ``argsort``) or ``'heapsort'``.  NaNs sort to the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from symarray.graph.basic import Apply, Op
+from symarray.tensor.basic import as_tensor_variable
+from symarray.tensor.reduction import normalize_axis
+from symarray.tensor.type import TensorType
+
+__all__ = ["SortOp", "ArgSortOp", "sort", "argsort"]
+
+KINDS = ("quicksort", "mergesort", "heapsort", "stable")
+
+
+class _SortBase(Op):
+    """Shared make_node/infer_shape of the sort ops."""
+
+    __props__ = ("axis", "kind")
+    name = "sort"
+    out_dtype: str | None = None
+
+    def __init__(self, axis: int | None = -1, kind: str = "quicksort") -> None:
+        if kind not in KINDS:
+            raise ValueError(f"{self.name}: kind must be one of {KINDS}, got {kind!r}")
+        self.axis = None if axis is None else int(axis)
+        self.kind: Any = kind  # one of KINDS (NumPy's Literal type)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}{{axis={self.axis}, kind={self.kind!r}}}"
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor_variable(x)
+        if self.axis is None:
+            static = x.type.shape
+            length = None if None in static else int(np.prod(static, dtype="int64"))
+            shape: tuple[int | None, ...] = (length,)
+        else:
+            if x.ndim == 0:
+                raise ValueError(
+                    f"{self.name}: cannot sort a 0-d input along axis {self.axis}; "
+                    "use axis=None"
+                )
+            (axis,) = normalize_axis(self.axis, x.ndim, self.name)
+            if axis != self.axis:
+                return type(self)(axis, self.kind).make_node(x)
+            shape = x.type.shape
+        dtype = self.out_dtype or x.dtype
+        return Apply(self, [x], [TensorType(dtype, shape=shape).make_variable()])
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        if self.axis is None:
+            from symarray.tensor.extra_ops import _shape_product
+
+            return [(_shape_product(input_shapes[0]),)]
+        return [tuple(input_shapes[0])]
+
+
+class SortOp(_SortBase):
+    """Sorted values of ``x`` along ``axis`` (None: flattened)."""
+
+    name = "sort"
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        output_storage[0][0] = np.sort(inputs[0], axis=self.axis, kind=self.kind)
+
+
+class ArgSortOp(_SortBase):
+    """Indices (int64) that sort ``x`` along ``axis`` (None: flattened)."""
+
+    name = "argsort"
+    out_dtype = "int64"
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        out = np.argsort(inputs[0], axis=self.axis, kind=self.kind)
+        output_storage[0][0] = np.asarray(out, dtype="int64")
+
+
+def _check_order(order: Any, what: str) -> None:
+    if order is not None:
+        raise ValueError(f"{what}: order is for structured arrays and not supported")
+
+
+def sort(a: Any, axis: int | None = -1, kind: str = "quicksort",
+         order: Any = None) -> Any:
+    """``a`` sorted along ``axis`` (None: the flattened array), as ``np.sort``.
+
+    Examples
+    --------
+    >>> import symarray.tensor as T
+    >>> x = T.dmatrix("x")
+    >>> T.sort(x).eval({x: [[3.0, 1.0, 2.0]]}).tolist()
+    [[1.0, 2.0, 3.0]]
+    """
+    _check_order(order, "sort")
+    return SortOp(axis, kind)(a)
+
+
+def argsort(a: Any, axis: int | None = -1, kind: str = "quicksort",
+            order: Any = None) -> Any:
+    """Indices (int64) that sort ``a`` along ``axis``, as ``np.argsort``.
+
+    Use ``kind='stable'`` for equal elements to keep their order.
+
+    Examples
+    --------
+    >>> import symarray.tensor as T
+    >>> x = T.dvector("x")
+    >>> T.argsort(x, kind="stable").eval({x: [2.0, 1.0, 2.0]}).tolist()
+    [1, 0, 2]
+    """
+    _check_order(order, "argsort")
+    return ArgSortOp(axis, kind)(a)

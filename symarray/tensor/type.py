@@ -74,7 +74,8 @@ class TensorType(Type):
         for s in shape:
             if s is None:
                 static.append(None)
-            elif isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0:
+            elif (isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                  and s >= 0):
                 static.append(int(s))
             else:
                 raise TypeError(
@@ -102,7 +103,8 @@ class TensorType(Type):
               broadcastable: Sequence[bool] | None = None) -> TensorType:
         if shape is None and broadcastable is not None:
             shape = tuple(1 if b else None for b in broadcastable)
-        return TensorType(dtype or self.dtype, shape=self.shape if shape is None else shape)
+        new_shape = self.shape if shape is None else shape
+        return TensorType(dtype or self.dtype, shape=new_shape)
 
     # -- equality ------------------------------------------------------
     def __eq__(self, other: object) -> bool:
@@ -131,7 +133,8 @@ class TensorType(Type):
         return (
             other.dtype == self.dtype
             and other.ndim == self.ndim
-            and all(s is None or s == o for s, o in zip(self.shape, other.shape))
+            and all(s is None or s == o
+                    for s, o in zip(self.shape, other.shape, strict=True))
         )
 
     def convert_variable(self, var: Any) -> Any:
@@ -150,15 +153,26 @@ class TensorType(Type):
     ) -> np.ndarray[Any, Any]:
         """Check ``data`` and return it as an ndarray of this type.
 
-        Raises with what was expected and what was got.  Without ``strict``,
-        values are converted when no precision is lost (or when
-        ``allow_downcast``; Python floats always convert to floatX).
+        Rules (Theano's): with ``strict`` only an ndarray of exactly this
+        dtype is accepted.  Otherwise an ndarray is converted when NumPy can
+        cast its dtype safely (``int8`` into ``float32``, not ``float64``
+        into ``float32``); a NumPy scalar or a Python int when its value is
+        kept exactly; Python floats (and lists of them) go into any float
+        type (``0.1`` into ``float32``).  ``allow_downcast=True`` converts
+        anything; ``False`` refuses even Python floats that lose precision.
+
+        >>> import numpy as np
+        >>> TensorType("float32", shape=(None,)).filter([0.5, 1.5]).dtype
+        dtype('float32')
         """
         if isinstance(data, np.ndarray) and data.dtype.name == self.dtype:
             arr = data
         elif strict:
             got = getattr(data, "dtype", type(data).__name__)
-            raise DtypeError(f"expected an ndarray of dtype {self.dtype}, got {got}")
+            raise DtypeError(
+                f"expected an ndarray of dtype {self.dtype} ({self}), got {got}; "
+                "strict inputs are not converted"
+            )
         else:
             arr = self._convert(data, allow_downcast)
         if arr.ndim != self.ndim:
@@ -166,7 +180,7 @@ class TensorType(Type):
                 f"expected a {self.ndim}-d array of {self.dtype} ({self}), got a "
                 f"{arr.ndim}-d array of shape {arr.shape}"
             )
-        for i, (s, n) in enumerate(zip(self.shape, arr.shape)):
+        for i, (s, n) in enumerate(zip(self.shape, arr.shape, strict=True)):
             if s is not None and s != n:
                 raise ShapeMismatchError(
                     f"expected length {s} in dimension {i} ({self}), got shape "
@@ -176,35 +190,49 @@ class TensorType(Type):
 
     def _convert(self, data: Any, allow_downcast: bool | None) -> np.ndarray[Any, Any]:
         target = np.dtype(self.dtype)
-        if isinstance(data, np.ndarray) or hasattr(data, "__array__"):
+        if hasattr(data, "owner") and hasattr(data, "type"):
+            raise TypeError(
+                f"expected a value for {self}, got the symbolic variable {data}; "
+                "pass a value, or substitute variables with givens="
+            )
+        if isinstance(data, np.ndarray) or (
+            hasattr(data, "__array__") and not isinstance(data, np.generic)
+        ):
             arr = np.asarray(data)
             if arr.dtype == target:
                 return arr
             if allow_downcast or np.can_cast(arr.dtype, target, "safe"):
-                return arr.astype(target)
-            if arr.dtype.kind == target.kind == "f" and allow_downcast is None and arr.ndim == 0:
-                return arr.astype(target)
+                with np.errstate(over="ignore"):
+                    return _astype_quiet(arr, target)
             raise DtypeError(
-                f"expected an array of dtype {self.dtype}, got {arr.dtype}; that "
-                "would lose precision: cast it yourself, or pass "
+                f"expected an array of dtype {self.dtype} ({self}), got {arr.dtype}; "
+                "that could lose precision: cast it yourself, or pass "
                 "allow_input_downcast=True to function()"
             )
-        # Python scalars and lists: Python floats may become floatX-like floats
+        # NumPy scalars, Python scalars and (nested) lists
         arr = np.asarray(data)
-        if arr.dtype == object:
-            raise DtypeError(f"cannot convert {type(data).__name__} to {self.dtype}")
-        converted = arr.astype(target)
-        floats_to_float = allow_downcast is None and target.kind == "f"
-        if allow_downcast or floats_to_float or _same_values(arr, converted):
+        if arr.dtype == object or arr.dtype.kind in "USV":
+            raise DtypeError(
+                f"cannot convert {type(data).__name__} {data!r:.60} to {self.dtype}"
+            )
+        if arr.dtype == target:
+            return arr
+        with np.errstate(all="ignore"):
+            converted = _astype_quiet(arr, target)
+        if allow_downcast or _same_values(arr, converted):
+            return converted
+        python_floats = not isinstance(data, np.generic) and arr.dtype.kind in "biuf"
+        if allow_downcast is None and target.kind in "fc" and python_floats:
             return converted
         raise DtypeError(
-            f"value {data!r} does not fit dtype {self.dtype} exactly; pass "
-            "allow_input_downcast=True or convert it first"
+            f"value {data!r:.60} does not fit dtype {self.dtype} exactly; pass "
+            "allow_input_downcast=True to function(), or convert it first"
         )
 
     def values_eq(self, a: Any, b: Any) -> bool:
         a, b = np.asarray(a), np.asarray(b)
-        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+        equal_nan = a.dtype.kind in "fc"
+        return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=equal_nan))
 
     def values_eq_approx(self, a: Any, b: Any, rtol: float | None = None,
                          atol: float | None = None) -> bool:
@@ -227,6 +255,15 @@ class TensorType(Type):
         from symarray.tensor.variable import TensorConstant
 
         return TensorConstant(self, data, name)
+
+
+def _astype_quiet(arr: np.ndarray[Any, Any], target: np.dtype[Any]) -> Any:
+    """``arr.astype(target)`` without ComplexWarning (the caller checks values)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return arr.astype(target)
 
 
 def _same_values(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:

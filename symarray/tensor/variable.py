@@ -17,16 +17,22 @@ from symarray.graph.basic import Constant, Variable
 __all__ = ["TensorVariable", "TensorConstant", "_TensorMethods"]
 
 
-def _T() -> Any:
-    import symarray.tensor as T
+def _tt() -> Any:
+    """The ``symarray.tensor`` module (imported late: it imports this one)."""
+    import symarray.tensor as tt
 
-    return T
+    return tt
 
 
 class _TensorMethods:
     """Operators and methods shared by tensor variables, constants, shared."""
 
     type: Any
+
+    # NumPy defers to these operators: ``np.ones(3) + x`` calls ``x.__radd__``
+    # and builds a graph instead of an object array of graphs.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
 
     # -- static facts --------------------------------------------------
     @property
@@ -43,106 +49,119 @@ class _TensorMethods:
 
     @property
     def shape(self) -> Any:
-        return _T().shape(self)
+        return _tt().shape(self)
 
     @property
     def size(self) -> Any:
-        return _T().prod(self.shape)
+        return _tt().prod(self.shape)
 
     @property
-    def T(self) -> Any:
-        return _T().transpose(self)
+    def T(self) -> Any:  # noqa: N802 - NumPy's name
+        return _tt().transpose(self)
 
     # -- arithmetic ----------------------------------------------------
     def __add__(self, other: Any) -> Any:
-        return _T().add(self, other)
+        return _tt().add(self, other)
 
     def __radd__(self, other: Any) -> Any:
-        return _T().add(other, self)
+        return _tt().add(other, self)
 
     def __sub__(self, other: Any) -> Any:
-        return _T().sub(self, other)
+        return _tt().sub(self, other)
 
     def __rsub__(self, other: Any) -> Any:
-        return _T().sub(other, self)
+        return _tt().sub(other, self)
 
     def __mul__(self, other: Any) -> Any:
-        return _T().mul(self, other)
+        return _tt().mul(self, other)
 
     def __rmul__(self, other: Any) -> Any:
-        return _T().mul(other, self)
+        return _tt().mul(other, self)
 
     def __truediv__(self, other: Any) -> Any:
-        return _T().true_div(self, other)
+        return _tt().true_div(self, other)
 
     def __rtruediv__(self, other: Any) -> Any:
-        return _T().true_div(other, self)
+        return _tt().true_div(other, self)
 
     def __floordiv__(self, other: Any) -> Any:
-        return _T().int_div(self, other)
+        return _tt().int_div(self, other)
 
     def __rfloordiv__(self, other: Any) -> Any:
-        return _T().int_div(other, self)
+        return _tt().int_div(other, self)
 
     def __mod__(self, other: Any) -> Any:
-        return _T().mod(self, other)
+        return _tt().mod(self, other)
 
     def __rmod__(self, other: Any) -> Any:
-        return _T().mod(other, self)
+        return _tt().mod(other, self)
 
     def __pow__(self, other: Any) -> Any:
-        return _T().pow(self, other)
+        return _tt().pow(self, other)
 
     def __rpow__(self, other: Any) -> Any:
-        return _T().pow(other, self)
+        return _tt().pow(other, self)
 
     def __matmul__(self, other: Any) -> Any:
-        return _T().dot(self, other)
+        return _tt().dot(self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
-        return _T().dot(other, self)
+        return _tt().dot(other, self)
+
+    def __divmod__(self, other: Any) -> Any:
+        return _tt().int_div(self, other), _tt().mod(self, other)
+
+    def __rdivmod__(self, other: Any) -> Any:
+        return _tt().int_div(other, self), _tt().mod(other, self)
 
     def __neg__(self) -> Any:
-        return _T().neg(self)
+        return _tt().neg(self)
 
     def __pos__(self) -> Any:
         return self
 
     def __abs__(self) -> Any:
-        return _T().abs(self)
+        return _tt().abs(self)
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        if ndigits:
+            raise NotImplementedError(
+                "round(x, ndigits) is not supported; use T.round(x * 10**n) / 10**n"
+            )
+        return _tt().round(self)
 
     def __invert__(self) -> Any:
-        return _T().invert(self)
+        return _tt().invert(self)
 
     def __and__(self, other: Any) -> Any:
-        return _T().and_(self, other)
+        return _tt().and_(self, other)
 
     def __rand__(self, other: Any) -> Any:
-        return _T().and_(other, self)
+        return _tt().and_(other, self)
 
     def __or__(self, other: Any) -> Any:
-        return _T().or_(self, other)
+        return _tt().or_(self, other)
 
     def __ror__(self, other: Any) -> Any:
-        return _T().or_(other, self)
+        return _tt().or_(other, self)
 
     def __xor__(self, other: Any) -> Any:
-        return _T().xor(self, other)
+        return _tt().xor(self, other)
 
     def __rxor__(self, other: Any) -> Any:
-        return _T().xor(other, self)
+        return _tt().xor(other, self)
 
     def __lt__(self, other: Any) -> Any:
-        return _T().lt(self, other)
+        return _tt().lt(self, other)
 
     def __le__(self, other: Any) -> Any:
-        return _T().le(self, other)
+        return _tt().le(self, other)
 
     def __gt__(self, other: Any) -> Any:
-        return _T().gt(self, other)
+        return _tt().gt(self, other)
 
     def __ge__(self, other: Any) -> Any:
-        return _T().ge(self, other)
+        return _tt().ge(self, other)
 
     def __bool__(self) -> bool:
         raise TypeError(
@@ -157,11 +176,13 @@ class _TensorMethods:
         )
 
     def __iter__(self) -> Any:
-        length = self.type.shape[0] if self.ndim else None
+        if self.ndim == 0:
+            raise TypeError(f"cannot iterate over a 0-d variable ({self.type})")
+        length = self.type.shape[0]
         if length is None:
             raise TypeError(
-                "cannot iterate over a variable whose length is not static; use "
-                "scan, or index with x[i]"
+                f"cannot iterate over {self} of type {self.type}: its length is not "
+                "static; use scan, or index with x[i]"
             )
         return (self[i] for i in range(length))
 
@@ -173,123 +194,123 @@ class _TensorMethods:
 
     # -- methods -------------------------------------------------------
     def astype(self, dtype: Any) -> Any:
-        return _T().cast(self, dtype)
+        return _tt().cast(self, dtype)
 
     def reshape(self, *shape: Any, ndim: int | None = None) -> Any:
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = shape[0]
-        return _T().reshape(self, shape, ndim=ndim)
+        return _tt().reshape(self, shape, ndim=ndim)
 
     def dimshuffle(self, *pattern: Any) -> Any:
         if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
             pattern = tuple(pattern[0])
-        return _T().dimshuffle(self, pattern)
+        return _tt().dimshuffle(self, pattern)
 
     def transpose(self, *axes: Any) -> Any:
         if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
             axes = tuple(axes[0])
-        return _T().transpose(self, axes or None)
+        return _tt().transpose(self, axes or None)
 
     def flatten(self, ndim: int = 1) -> Any:
-        return _T().flatten(self, ndim)
+        return _tt().flatten(self, ndim)
 
     def ravel(self) -> Any:
-        return _T().flatten(self, 1)
+        return _tt().flatten(self, 1)
 
     def squeeze(self, axis: Any = None) -> Any:
-        return _T().squeeze(self, axis)
+        return _tt().squeeze(self, axis)
 
     def dot(self, other: Any) -> Any:
-        return _T().dot(self, other)
+        return _tt().dot(self, other)
 
     def sum(self, axis: Any = None, dtype: Any = None, keepdims: bool = False,
             acc_dtype: Any = None) -> Any:
-        return _T().sum(self, axis=axis, dtype=dtype, keepdims=keepdims,
+        return _tt().sum(self, axis=axis, dtype=dtype, keepdims=keepdims,
                         acc_dtype=acc_dtype)
 
     def prod(self, axis: Any = None, dtype: Any = None, keepdims: bool = False,
              acc_dtype: Any = None) -> Any:
-        return _T().prod(self, axis=axis, dtype=dtype, keepdims=keepdims,
+        return _tt().prod(self, axis=axis, dtype=dtype, keepdims=keepdims,
                          acc_dtype=acc_dtype)
 
     def mean(self, axis: Any = None, dtype: Any = None, keepdims: bool = False,
              acc_dtype: Any = None) -> Any:
-        return _T().mean(self, axis=axis, dtype=dtype, keepdims=keepdims,
+        return _tt().mean(self, axis=axis, dtype=dtype, keepdims=keepdims,
                          acc_dtype=acc_dtype)
 
     def var(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return _T().var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return _tt().var(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def std(self, axis: Any = None, ddof: int = 0, keepdims: bool = False) -> Any:
-        return _T().std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+        return _tt().std(self, axis=axis, ddof=ddof, keepdims=keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().max(self, axis=axis, keepdims=keepdims)
+        return _tt().max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().min(self, axis=axis, keepdims=keepdims)
+        return _tt().min(self, axis=axis, keepdims=keepdims)
 
     def argmax(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().argmax(self, axis=axis, keepdims=keepdims)
+        return _tt().argmax(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().argmin(self, axis=axis, keepdims=keepdims)
+        return _tt().argmin(self, axis=axis, keepdims=keepdims)
 
     def all(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().all(self, axis=axis, keepdims=keepdims)
+        return _tt().all(self, axis=axis, keepdims=keepdims)
 
     def any(self, axis: Any = None, keepdims: bool = False) -> Any:
-        return _T().any(self, axis=axis, keepdims=keepdims)
+        return _tt().any(self, axis=axis, keepdims=keepdims)
 
     def clip(self, a_min: Any, a_max: Any) -> Any:
-        return _T().clip(self, a_min, a_max)
+        return _tt().clip(self, a_min, a_max)
 
     def round(self, mode: str = "half_to_even") -> Any:
-        return _T().round(self, mode)
+        return _tt().round(self, mode)
 
     def cumsum(self, axis: Any = None) -> Any:
-        return _T().cumsum(self, axis)
+        return _tt().cumsum(self, axis)
 
     def cumprod(self, axis: Any = None) -> Any:
-        return _T().cumprod(self, axis)
+        return _tt().cumprod(self, axis)
 
     def sort(self, axis: int = -1) -> Any:
-        return _T().sort(self, axis)
+        return _tt().sort(self, axis)
 
     def argsort(self, axis: int = -1) -> Any:
-        return _T().argsort(self, axis)
+        return _tt().argsort(self, axis)
 
     def take(self, indices: Any, axis: Any = None) -> Any:
-        return _T().take(self, indices, axis)
+        return _tt().take(self, indices, axis)
 
     def repeat(self, repeats: Any, axis: Any = None) -> Any:
-        return _T().repeat(self, repeats, axis)
+        return _tt().repeat(self, repeats, axis)
 
     def copy(self, name: str | None = None) -> Any:
-        out = _T().tensor_copy(self)
+        out = _tt().tensor_copy(self)
         out.name = name
         return out
 
     def nonzero(self) -> Any:
-        return _T().nonzero(self)
+        return _tt().nonzero(self)
 
     def zeros_like(self) -> Any:
-        return _T().zeros_like(self)
+        return _tt().zeros_like(self)
 
     def ones_like(self) -> Any:
-        return _T().ones_like(self)
+        return _tt().ones_like(self)
 
     def fill(self, value: Any) -> Any:
-        return _T().fill(self, value)
+        return _tt().fill(self, value)
 
     def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
-        return _T().diagonal(self, offset, axis1, axis2)
+        return _tt().diagonal(self, offset, axis1, axis2)
 
-    def norm(self, L: int = 2, axis: Any = None) -> Any:
-        T = _T()
+    def norm(self, L: int = 2, axis: Any = None) -> Any:  # noqa: N803 - Theano's
+        tt = _tt()
         if L == 1:
-            return T.sum(T.abs(self), axis=axis)
-        return T.sqrt(T.sum(T.sqr(self), axis=axis))
+            return tt.sum(tt.abs(self), axis=axis)
+        return tt.sqrt(tt.sum(tt.sqr(self), axis=axis))
 
 
 class TensorVariable(_TensorMethods, Variable):

@@ -108,16 +108,38 @@ def build_program(
 
 
 def disassemble(program: Program) -> str:
-    """A readable listing: one line per node with its cells and frees."""
+    """A readable listing of ``program``: one line per node.
+
+    ``%N`` is cell N; each node line shows its output cells, op and input
+    cells, and (GC mode) the cells freed after it.  Constants are listed
+    with their values.
+
+    Examples
+    --------
+    >>> import symarray as theano, symarray.tensor as T
+    >>> x = T.dvector("x")
+    >>> f = theano.function([x], T.exp(x) * x, mode=theano.Mode(optimizer=None))
+    >>> print(disassemble(f.vm.program))  # doctest: +NORMALIZE_WHITESPACE
+    program: 2 nodes, 3 cells, gc on
+    inputs   %0=x
+       0  %1 = exp(%0)
+       1  %2 = mul(%1, %0)    free %1
+    outputs  %2
+    """
     names = {idx: str(var) for var, idx in program.cell_of.items()}
+    gc = "on" if program.allow_gc else "off"
     lines = [
-        f"inputs  {', '.join(f'%{c}={names[c]}' for c in program.input_cells)}",
+        f"program: {len(program.nodes)} nodes, {len(program.cells)} cells, gc {gc}",
+        f"inputs   {', '.join(f'%{c}={names[c]}' for c in program.input_cells)}",
     ]
+    if program.constant_cells:
+        consts = ", ".join(f"%{c}={names[c]}" for c in program.constant_cells)
+        lines.append(f"constants {consts}")
     for k, node in enumerate(program.nodes):
         ins = ", ".join(f"%{c}" for c in program.node_inputs[k])
         outs = ", ".join(f"%{c}" for c in program.node_outputs[k])
         free = program.free_after[k]
         tail = f"    free {', '.join(f'%{c}' for c in free)}" if free else ""
         lines.append(f"{k:4d}  {outs} = {node.op}({ins}){tail}")
-    lines.append(f"outputs {', '.join(f'%{c}' for c in program.output_cells)}")
+    lines.append(f"outputs  {', '.join(f'%{c}' for c in program.output_cells)}")
     return "\n".join(lines)

@@ -50,22 +50,30 @@ class PyVM:
                     cells[c][0] = None
         except Exception as err:
             _add_failure_note(err, prog, k)
-            self._clear()
+            self._clear(everything=prog.allow_gc)
             raise
         results = [cells[c][0] for c in prog.output_cells]
         self._clear()
         return results
 
-    def _clear(self) -> None:
-        """Drop references to inputs and outputs so the VM holds no arrays."""
+    def _clear(self, everything: bool = False) -> None:
+        """Drop the references to inputs and outputs (all cells if
+        ``everything``), so the VM holds no arrays that the caller owns.
+
+        Intermediates stay in no-GC mode (kernels may reuse them); outputs are
+        always dropped so a later call never writes into a returned array.
+        """
         prog = self.program
-        if not prog.allow_gc:
-            return
         cells = prog.cells
         constants = self._constants
-        for c in prog.input_cells + prog.output_cells:
+        which = range(len(cells)) if everything else prog.input_cells + prog.output_cells
+        for c in which:
             if c not in constants:
                 cells[c][0] = None
+
+    def free(self) -> None:
+        """Empty every cell except constants (no-GC mode's kept buffers)."""
+        self._clear(everything=True)
 
 
 def _add_failure_note(err: BaseException, prog: Program, k: int) -> None:
@@ -73,11 +81,23 @@ def _add_failure_note(err: BaseException, prog: Program, k: int) -> None:
         return
     node = prog.nodes[k]
     values = [prog.cells[c][0] for c in prog.node_inputs[k]]
-    err.add_note(describe_failure(node, values))
+    note = describe_failure(node, values)
+    if hasattr(err, "add_note"):
+        err.add_note(note)
+    else:  # Python 3.10: keep the note where 3.11's traceback looks for it
+        err.__notes__ = [*getattr(err, "__notes__", []), note]  # type: ignore[attr-defined]
 
 
 def describe_failure(node: Apply, values: Sequence[Any]) -> str:
-    """The note added to an exception raised while running ``node``."""
+    """The note added to an exception raised while running ``node``.
+
+    Names the node, each input's type and run-time shape, dtype and strides,
+    the user line that created the node and a ``HINT:`` line.  With
+    ``config.exception_verbosity == "high"`` the graph feeding the node is
+    listed too.
+    """
+    from symarray import config
+
     lines = [f"Apply node that caused the error: {node}"]
     for i, (var, val) in enumerate(zip(node.inputs, values)):
         shape = getattr(val, "shape", None)
@@ -91,9 +111,44 @@ def describe_failure(node: Apply, values: Sequence[Any]) -> str:
     if site is not None:
         lines.append(f"The node was created at: {site}")
     else:
-        lines.append("The node's creation site was not recorded.")
-    lines.append(
-        "HINT: set SYMARRAY_FLAGS=exception_verbosity=high for the node's graph, "
-        "or compute_test_value=raise to catch shape errors where the graph is built"
-    )
+        lines.append(
+            "The node's creation site was not recorded (config.record_creation_site "
+            "is off, or a rewrite made the node)."
+        )
+    if config.exception_verbosity == "high":
+        lines.append("The graph computing the node's inputs:")
+        lines.extend(_graph_lines(node))
+        lines.append(
+            "HINT: set SYMARRAY_FLAGS=compute_test_value=raise (and give the inputs "
+            "test values) to catch shape errors where the graph is built"
+        )
+    else:
+        lines.append(
+            "HINT: set SYMARRAY_FLAGS=exception_verbosity=high for the node's graph, "
+            "or compute_test_value=raise to catch shape errors where the graph is built"
+        )
     return "\n".join(lines)
+
+
+def _graph_lines(node: Apply, limit: int = 40) -> list[str]:
+    """An indented listing of the nodes feeding ``node`` (at most ``limit``)."""
+    lines: list[str] = []
+    seen: set[Apply] = set()
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack and len(lines) < limit:
+        item, depth = stack.pop()
+        pad = "  " * depth
+        if isinstance(item, Apply):
+            if item in seen:
+                lines.append(f"{pad}{item.op} (shown above)")
+                continue
+            seen.add(item)
+            lines.append(f"{pad}{item.op} -> {item.outputs[0].type}")
+            stack.extend((i, depth + 1) for i in reversed(item.inputs))
+        elif item.owner is not None:
+            stack.append((item.owner, depth))
+        else:
+            lines.append(f"{pad}{item} {item.type}")
+    if stack:
+        lines.append("  ... (more nodes left out)")
+    return lines

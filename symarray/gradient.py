@@ -1,0 +1,693 @@
+"""Symbolic differentiation: grad, Lop, Rop, jacobian, hessian, verify_grad.
+
+Gradients are graphs built from the same ops as the forward graph, so they
+are rewritten, fused and run like any other graph.
+
+Reverse mode (:func:`grad`, :func:`Lop`) visits every node between the
+wrt variables and the cost once, in reverse topological order, asking each
+op's ``L_op(inputs, outputs, output_grads)`` for its input gradients and
+summing the contributions that reach a variable from several clients.  An op
+answers per input with a variable, ``None`` (no dependence: a zero), or a
+*null* gradient made by :func:`grad_undefined` / :func:`grad_not_implemented`
+that raises only if a requested gradient depends on it.
+
+Forward mode (:func:`Rop`) walks the graph in topological order and asks
+each op's ``R_op(inputs, eval_points)``; ops without one fall back to the
+double-Lop trick for that node (see ``ROP_FALLBACK_OPS``).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from symarray import config
+from symarray.errors import SymarrayError
+from symarray.graph.basic import Apply, Constant, Op, Type, Variable
+from symarray.graph.traversal import ancestors, io_toposort
+
+__all__ = [
+    "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "zero_grad",
+    "disconnected_grad", "grad_clip", "consider_constant", "grad_undefined",
+    "grad_not_implemented", "NullTypeGradError", "DisconnectedInputError",
+    "GradientError", "DisconnectedType", "NullType", "ROP_FALLBACK_OPS",
+]
+
+_log = logging.getLogger(__name__)
+
+
+class GradientError(SymarrayError, ValueError):
+    """verify_grad found analytic and numeric gradients that disagree."""
+
+
+class NullTypeGradError(SymarrayError, TypeError):
+    """A requested gradient depends on one that is undefined/not implemented."""
+
+
+class DisconnectedInputError(SymarrayError, ValueError):
+    """A wrt variable does not influence the cost."""
+
+
+# -- special gradient types ------------------------------------------------
+
+
+class NullType(Type):
+    """The type of an undefined gradient; compiling it is an error."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+
+    def filter(self, data: Any, strict: bool = False,
+               allow_downcast: bool | None = None) -> Any:
+        raise NullTypeGradError(f"cannot compute an undefined gradient: {self.why}")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NullType) and other.why == self.why
+
+    def __hash__(self) -> int:
+        return hash(("NullType", self.why))
+
+    def __str__(self) -> str:
+        return "NullType"
+
+    def make_variable(self, name: str | None = None) -> Variable:
+        return Variable(self, None, None, name)
+
+
+class DisconnectedType(Type):
+    """The type of a gradient that does not depend on the variable at all."""
+
+    def filter(self, data: Any, strict: bool = False,
+               allow_downcast: bool | None = None) -> Any:
+        raise SymarrayError("a disconnected gradient has no value")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DisconnectedType)
+
+    def __hash__(self) -> int:
+        return hash("DisconnectedType")
+
+    def __str__(self) -> str:
+        return "DisconnectedType"
+
+    def make_variable(self, name: str | None = None) -> Variable:
+        return Variable(self, None, None, name)
+
+
+def _is_null(v: Any) -> bool:
+    return isinstance(v, Variable) and isinstance(v.type, NullType)
+
+
+def _is_disconnected(v: Any) -> bool:
+    return v is None or (isinstance(v, Variable) and isinstance(v.type, DisconnectedType))
+
+
+def grad_undefined(op: Any, x_pos: int, x: Variable, comment: str = "") -> Variable:
+    """A null gradient: the gradient of ``op`` wrt input ``x_pos`` is undefined."""
+    why = f"{op}.grad is mathematically undefined for input {x_pos} ({x}). {comment}"
+    return NullType(why.strip()).make_variable()
+
+
+def grad_not_implemented(op: Any, x_pos: int, x: Variable, comment: str = "") -> Variable:
+    """A null gradient: the gradient of ``op`` wrt input ``x_pos`` is not written."""
+    why = f"{op}.grad is not implemented for input {x_pos} ({x}). {comment}"
+    return NullType(why.strip()).make_variable()
+
+
+def _T() -> Any:
+    import symarray.tensor as T
+
+    return T
+
+
+def _zeros_like_float(var: Variable) -> Variable:
+    T = _T()
+    dtype = var.type.dtype if var.type.dtype.startswith(("float", "complex")) else config.floatX
+    return T.zeros_like(var, dtype=dtype)
+
+
+def _is_discrete(var: Variable) -> bool:
+    dtype = getattr(var.type, "dtype", None)
+    return dtype is not None and not dtype.startswith(("float", "complex"))
+
+
+# -- reverse mode -------------------------------------------------------------
+
+
+def grad(
+    cost: Variable | None,
+    wrt: Variable | Sequence[Variable],
+    consider_constant: Iterable[Variable] | None = None,
+    disconnected_inputs: str = "raise",
+    add_names: bool = True,
+    known_grads: Mapping[Variable, Variable] | None = None,
+    return_disconnected: str = "zero",
+    null_gradients: str = "raise",
+) -> Any:
+    """Symbolic gradient of the scalar ``cost`` with respect to ``wrt``.
+
+    Parameters
+    ----------
+    cost
+        A 0-d variable (or None when ``known_grads`` seeds the graph).
+    wrt
+        A variable or a list of them; the result has the same structure.
+    consider_constant
+        Variables treated as constants (no gradient flows through them).
+    disconnected_inputs
+        ``"raise"``, ``"warn"`` or ``"ignore"`` when a wrt variable does not
+        influence the cost.
+    known_grads
+        ``{variable: its gradient}`` to start from (with or without cost).
+    return_disconnected
+        ``"zero"`` (zeros like the variable), ``"None"`` or
+        ``"Disconnected"`` for disconnected wrt variables.
+    null_gradients
+        ``"raise"`` if a requested gradient is undefined, or ``"return"``
+        the null variable.
+
+    Examples
+    --------
+    >>> import symarray as theano, symarray.tensor as T
+    >>> x = T.dscalar("x")
+    >>> gx = theano.grad(x ** 3, x)
+    >>> float(gx.eval({x: 2.0}))
+    12.0
+    """
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(
+            f"grad: disconnected_inputs must be 'raise', 'warn' or 'ignore', got "
+            f"{disconnected_inputs!r}"
+        )
+    if return_disconnected not in ("zero", "None", "Disconnected"):
+        raise ValueError(
+            "grad: return_disconnected must be 'zero', 'None' or 'Disconnected', got "
+            f"{return_disconnected!r}"
+        )
+    if null_gradients not in ("raise", "return"):
+        raise ValueError(
+            f"grad: null_gradients must be 'raise' or 'return', got {null_gradients!r}"
+        )
+    T = _T()
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list: list[Variable] = [wrt] if single else list(wrt)  # type: ignore[list-item]
+    for k, w in enumerate(wrt_list):
+        if not isinstance(w, Variable):
+            raise TypeError(
+                f"grad: wrt[{k}] must be a symbolic variable, got {type(w).__name__}"
+            )
+    seeds: dict[Variable, Variable] = {}
+    if cost is not None:
+        if not isinstance(cost, Variable):
+            raise TypeError(f"grad: cost must be a symbolic variable, got {cost!r}")
+        if getattr(cost.type, "ndim", 0) != 0:
+            raise TypeError(
+                f"grad: cost must be a scalar (0-d), got {cost} of type {cost.type}; "
+                "reduce it first (e.g. cost.sum()) or use jacobian / Lop"
+            )
+        if _is_discrete(cost):
+            raise TypeError(
+                f"grad: cost {cost} has integer dtype {cost.type.dtype}; its gradient "
+                "is zero everywhere. Cast it to float if that is intended."
+            )
+        seeds[cost] = T.ones_like(cost)
+    for var, g in (known_grads or {}).items():
+        if not isinstance(g, Variable):
+            g = T.as_tensor_variable(g, dtype=getattr(var.type, "dtype", None))
+        if g.type.ndim != var.type.ndim:
+            raise ValueError(
+                f"grad: known gradient of {var} has {g.type.ndim} dims, expected "
+                f"{var.type.ndim}"
+            )
+        seeds[var] = g
+    if not seeds:
+        raise TypeError("grad: give a cost, known_grads, or both")
+
+    blockers = set(consider_constant or ())
+    grads = _backprop(list(seeds), seeds, wrt_list, blockers)
+
+    results: list[Any] = []
+    for w in wrt_list:
+        g = grads.get(w)
+        if _is_null(g):
+            if null_gradients == "raise":
+                raise NullTypeGradError(
+                    f"grad: the gradient with respect to {w} is undefined: "
+                    f"{g.type.why}"  # type: ignore[union-attr]
+                )
+            results.append(g)
+            continue
+        if g is None:
+            message = (
+                f"grad: {w} is not part of the computational graph of the cost, or "
+                "it is only used by non-differentiable operations; pass "
+                "disconnected_inputs='ignore' (or 'warn') if that is intended"
+            )
+            if disconnected_inputs == "raise" and not _is_discrete(w):
+                raise DisconnectedInputError(message)
+            if disconnected_inputs == "warn":
+                warnings.warn(message, stacklevel=2)
+            if return_disconnected == "None":
+                results.append(None)
+                continue
+            if return_disconnected == "Disconnected":
+                results.append(DisconnectedType().make_variable())
+                continue
+            g = _zeros_like_float(w)
+        elif _is_discrete(w):
+            g = _zeros_like_float(w)
+        else:
+            g = _fit(g, w)
+        if add_names and g.name is None and w.name:
+            g.name = f"(d{cost.name if cost is not None and cost.name else 'cost'}/d{w.name})"
+        results.append(g)
+    return results[0] if single else results
+
+
+def _fit(g: Variable, w: Variable) -> Variable:
+    """Make gradient ``g`` have exactly ``w``'s type (dtype, broadcastable)."""
+    T = _T()
+    if g.type.dtype != w.type.dtype:
+        g = T.cast(g, w.type.dtype)
+    if g.type != w.type:
+        if g.type.ndim != w.type.ndim:
+            raise SymarrayError(
+                f"grad: an op returned a gradient with {g.type.ndim} dims for {w} "
+                f"({w.type.ndim} dims); this is a bug in that op's L_op"
+            )
+        if not w.type.is_super(g.type):
+            g = T.specify_shape(g, w.type.shape)
+    return g
+
+
+def _backprop(
+    seed_vars: list[Variable],
+    seeds: Mapping[Variable, Variable],
+    wrt: Sequence[Variable],
+    blockers: set[Variable],
+) -> dict[Variable, Any]:
+    """Accumulate gradients from the seeds down to ``wrt`` (and everything between)."""
+    T = _T()
+    wrt_set = set(wrt)
+    nodes = io_toposort(list(wrt_set | blockers), seed_vars)
+    # only nodes that depend on some wrt variable carry gradient
+    depends: set[Variable] = set(wrt_set)
+    live: list[Apply] = []
+    for node in nodes:
+        if any(i in depends and i not in blockers for i in node.inputs):
+            live.append(node)
+            depends.update(node.outputs)
+    contributions: dict[Variable, list[Any]] = {v: [g] for v, g in seeds.items()}
+    total: dict[Variable, Any] = {}
+
+    def collect(var: Variable) -> Any:
+        if var in total:
+            return total[var]
+        parts = contributions.get(var, [])
+        nulls = [p for p in parts if _is_null(p)]
+        real = [p for p in parts if not _is_disconnected(p) and not _is_null(p)]
+        if nulls:
+            result: Any = nulls[0]
+        elif not real:
+            result = None
+        elif len(real) == 1:
+            result = real[0]
+        else:
+            result = T.add(*real)
+        total[var] = result
+        return result
+
+    for node in reversed(live):
+        out_grads = [collect(o) for o in node.outputs]
+        if all(g is None for g in out_grads):
+            continue
+        null_out = next((g for g in out_grads if _is_null(g)), None)
+        if null_out is not None:
+            for i in node.inputs:
+                if i in depends and i not in blockers:
+                    contributions.setdefault(i, []).append(null_out)
+            continue
+        filled = [
+            g if g is not None else _zeros_like_float(o)
+            for g, o in zip(out_grads, node.outputs)
+        ]
+        in_grads = node.op.L_op(list(node.inputs), list(node.outputs), filled)
+        if len(in_grads) != len(node.inputs):
+            raise SymarrayError(
+                f"{node.op}.L_op returned {len(in_grads)} gradients for "
+                f"{len(node.inputs)} inputs"
+            )
+        for inp, g in zip(node.inputs, in_grads):
+            if inp not in depends or inp in blockers or _is_disconnected(g):
+                continue
+            if not _is_null(g):
+                g = T.as_tensor_variable(g)
+                if g.type.ndim != getattr(inp.type, "ndim", g.type.ndim):
+                    raise SymarrayError(
+                        f"{node.op}.L_op returned a {g.type.ndim}-d gradient for its "
+                        f"{inp.type.ndim}-d input {inp}"
+                    )
+            contributions.setdefault(inp, []).append(g)
+    return {w: collect(w) for w in wrt}
+
+
+def Lop(
+    f: Variable | Sequence[Variable],
+    wrt: Variable | Sequence[Variable],
+    eval_points: Variable | Sequence[Variable],
+    consider_constant: Iterable[Variable] | None = None,
+    disconnected_inputs: str = "raise",
+) -> Any:
+    """Vector-Jacobian product: ``eval_points`` (shaped like f) times df/dwrt."""
+    fs = [f] if isinstance(f, Variable) else list(f)
+    eps = [eval_points] if isinstance(eval_points, Variable) else list(eval_points)
+    if len(fs) != len(eps):
+        raise ValueError(f"Lop: {len(fs)} outputs but {len(eps)} eval points")
+    T = _T()
+    known = {fi: T.as_tensor_variable(e) for fi, e in zip(fs, eps)}
+    return grad(None, wrt, consider_constant=consider_constant,
+                disconnected_inputs=disconnected_inputs, known_grads=known)
+
+
+#: Ops whose R_op is not written natively; Rop uses the double-Lop trick for
+#: their nodes.  A test checks this list is exactly the ops without R_op.
+ROP_FALLBACK_OPS: set[str] = set()
+
+
+def Rop(
+    f: Variable | Sequence[Variable],
+    wrt: Variable | Sequence[Variable],
+    eval_points: Variable | Sequence[Variable],
+) -> Any:
+    """Jacobian-vector product: df/dwrt times ``eval_points`` (forward mode)."""
+    T = _T()
+    single = isinstance(f, Variable)
+    fs = [f] if single else list(f)
+    wrts = [wrt] if isinstance(wrt, Variable) else list(wrt)
+    eps = [eval_points] if isinstance(eval_points, Variable) else list(eval_points)
+    if len(wrts) != len(eps):
+        raise ValueError(f"Rop: {len(wrts)} wrt variables but {len(eps)} eval points")
+    tangents: dict[Variable, Variable] = {}
+    for w, e in zip(wrts, eps):
+        e = T.as_tensor_variable(e)
+        if e.type.ndim != w.type.ndim:
+            raise ValueError(
+                f"Rop: eval point for {w} has {e.type.ndim} dims, expected {w.type.ndim}"
+            )
+        tangents[w] = e
+    for node in io_toposort(wrts, fs):
+        points = [tangents.get(i) for i in node.inputs]
+        if all(p is None for p in points):
+            continue
+        outs = _node_rop(node, points)
+        for o, t in zip(node.outputs, outs):
+            if t is not None:
+                tangents[o] = _fit(T.as_tensor_variable(t), o) if not _is_discrete(o) else t
+    results = []
+    for fi in fs:
+        t = tangents.get(fi)
+        if t is None:
+            t = _zeros_like_float(fi)
+        results.append(t)
+    return results[0] if single else results
+
+
+def _node_rop(node: Apply, points: list[Variable | None]) -> list[Any]:
+    try:
+        return list(node.op.R_op(list(node.inputs), points))
+    except NotImplementedError:
+        pass
+    # double-Lop trick on this node: J v = d/du <L_op(u), v>
+    T = _T()
+    ROP_FALLBACK_OPS.add(type(node.op).__name__)
+    results: list[Any] = []
+    for k, out in enumerate(node.outputs):
+        if _is_discrete(out):
+            results.append(None)
+            continue
+        u = out.type()
+        grads = [None] * len(node.outputs)
+        grads[k] = u
+        filled = [g if g is not None else _zeros_like_float(o)
+                  for g, o in zip(grads, node.outputs)]
+        in_grads = node.op.L_op(list(node.inputs), list(node.outputs), filled)
+        dot_terms = [
+            T.sum(g * p) for g, p in zip(in_grads, points)
+            if p is not None and not _is_disconnected(g) and not _is_null(g)
+        ]
+        if not dot_terms:
+            results.append(None)
+            continue
+        results.append(grad(T.add(*dot_terms), u, disconnected_inputs="ignore"))
+    return results
+
+
+# -- Jacobians and Hessians ------------------------------------------------
+
+
+def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
+             consider_constant: Iterable[Variable] | None = None,
+             disconnected_inputs: str = "raise") -> Any:
+    """The Jacobian of ``expression`` (any rank) with respect to ``wrt``.
+
+    The result for each wrt has shape ``expression.shape + wrt.shape``.  The
+    number of rows must be static (known from the expression's type) until
+    scan lands; a clear error says so otherwise.
+    """
+    T = _T()
+    single = isinstance(wrt, Variable)
+    wrts = [wrt] if single else list(wrt)
+    if expression.type.ndim == 0:
+        out = grad(expression, wrts, consider_constant=consider_constant,
+                   disconnected_inputs=disconnected_inputs)
+        return out[0] if single else out
+    size = 1
+    for s in expression.type.shape:
+        if s is None:
+            raise NotImplementedError(
+                f"jacobian: {expression} has a dimension of unknown length "
+                f"({expression.type}); give it a static shape with T.specify_shape"
+            )
+        size *= s
+    flat = T.flatten(expression, 1)
+    rows = [
+        grad(flat[i], wrts, consider_constant=consider_constant,
+             disconnected_inputs=disconnected_inputs)
+        for i in range(size)
+    ]
+    out = []
+    for k, w in enumerate(wrts):
+        stacked = T.stack([r[k] for r in rows]) if rows else T.zeros((0,) + tuple(w.shape))
+        shape = tuple(expression.type.shape) + tuple(w.shape[d] for d in range(w.type.ndim))
+        out.append(T.reshape(stacked, shape, ndim=len(shape)))
+    return out[0] if single else out
+
+
+def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
+            consider_constant: Iterable[Variable] | None = None,
+            disconnected_inputs: str = "raise") -> Any:
+    """Hessian of the scalar ``cost`` with respect to each (vector) wrt."""
+    single = isinstance(wrt, Variable)
+    wrts = [wrt] if single else list(wrt)
+    out = []
+    for w in wrts:
+        if w.type.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors, got {w} of type {w.type}")
+        g = grad(cost, w, consider_constant=consider_constant,
+                 disconnected_inputs=disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant=consider_constant,
+                            disconnected_inputs=disconnected_inputs))
+    return out[0] if single else out
+
+
+# -- gradient-modifying ops -------------------------------------------------
+
+
+class _GradModifier(Op):
+    """Identity in the forward pass; changes what flows backwards."""
+
+    __props__: tuple[str, ...] = ()
+    view_map = {0: [0]}
+
+    def make_node(self, x: Any) -> Apply:
+        x = _T().as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        output_storage[0][0] = inputs[0]
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [input_shapes[0]]
+
+    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+        return [eval_points[0]]
+
+
+class ZeroGrad(_GradModifier):
+    """Forward: identity.  Backward: zero."""
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],
+             output_grads: list[Variable]) -> list[Any]:
+        return [_zeros_like_float(inputs[0])]
+
+    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+        return [_zeros_like_float(inputs[0])]
+
+
+class DisconnectedGrad(_GradModifier):
+    """Forward: identity.  Backward: disconnected (the input is a constant)."""
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],
+             output_grads: list[Variable]) -> list[Any]:
+        return [None]
+
+    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+        return [None]
+
+
+class GradClip(_GradModifier):
+    """Forward: identity.  Backward: the gradient clipped to [lower, upper]."""
+
+    __props__ = ("lower", "upper")
+
+    def __init__(self, lower: float, upper: float) -> None:
+        if not lower <= upper:
+            raise ValueError(f"grad_clip: lower {lower} must not exceed upper {upper}")
+        self.lower = float(lower)
+        self.upper = float(upper)
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],
+             output_grads: list[Variable]) -> list[Any]:
+        return [_T().clip(output_grads[0], self.lower, self.upper)]
+
+
+class GradScale(_GradModifier):
+    """Forward: identity.  Backward: the gradient times a constant."""
+
+    __props__ = ("multiplier",)
+
+    def __init__(self, multiplier: float) -> None:
+        self.multiplier = float(multiplier)
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],
+             output_grads: list[Variable]) -> list[Any]:
+        return [output_grads[0] * self.multiplier]
+
+
+_zero_grad = ZeroGrad()
+_disconnected_grad = DisconnectedGrad()
+
+
+def zero_grad(x: Any) -> Variable:
+    """``x`` in the forward pass; its gradient is zero."""
+    return _zero_grad(x)  # type: ignore[no-any-return]
+
+
+def disconnected_grad(x: Any) -> Variable:
+    """``x`` in the forward pass; no gradient flows through it."""
+    return _disconnected_grad(x)  # type: ignore[no-any-return]
+
+
+def consider_constant(x: Any) -> Variable:
+    """Theano's name for :func:`disconnected_grad`."""
+    return disconnected_grad(x)
+
+
+def grad_clip(x: Any, lower_bound: float, upper_bound: float) -> Variable:
+    """``x`` in the forward pass; its gradient is clipped to the bounds."""
+    return GradClip(lower_bound, upper_bound)(x)  # type: ignore[no-any-return]
+
+
+def grad_scale(x: Any, multiplier: float) -> Variable:
+    """``x`` in the forward pass; its gradient is scaled by ``multiplier``."""
+    return GradScale(multiplier)(x)  # type: ignore[no-any-return]
+
+
+# -- numerical verification -------------------------------------------------
+
+_EPS = {"float64": 1e-7, "float32": 3e-4, "float16": 1e-1}
+_TOL = {"float64": (1e-4, 1e-4), "float32": (1e-2, 1e-2), "float16": (5e-2, 5e-2)}
+
+
+def verify_grad(
+    fun: Callable[..., Variable],
+    pt: Sequence[Any],
+    n_tests: int = 2,
+    rng: Any = None,
+    eps: float | None = None,
+    abs_tol: float | None = None,
+    rel_tol: float | None = None,
+    mode: Any = None,
+    cast_to_output_type: bool = False,
+) -> None:
+    """Check ``grad`` of ``fun`` at ``pt`` against central finite differences.
+
+    ``fun`` takes symbolic inputs shaped like the arrays in ``pt`` and
+    returns a variable.  Its gradient is checked through the random
+    projection ``sum(fun(*x) * r)``, ``n_tests`` times with different ``r``.
+    Raises :class:`GradientError` showing the worst element, analytic vs
+    numeric value.
+    """
+    from symarray.compile.function import function
+
+    T = _T()
+    if not isinstance(pt, (list, tuple)):
+        raise TypeError("verify_grad: pt must be a list of arrays (one per input)")
+    pt = [np.array(p) for p in pt]
+    if rng is None:
+        rng = np.random.default_rng(42)
+    for k, p in enumerate(pt):
+        if p.dtype.kind not in "fc":
+            raise TypeError(
+                f"verify_grad: point {k} has dtype {p.dtype}; gradients are checked "
+                "for floating-point inputs only"
+            )
+    dtype = max((p.dtype.name for p in pt), key=lambda d: np.dtype(d).itemsize)
+    eps = eps if eps is not None else _EPS.get(dtype, 1e-7)
+    rtol, atol = _TOL.get(dtype, (1e-4, 1e-4))
+    rtol = rel_tol if rel_tol is not None else rtol
+    atol = abs_tol if abs_tol is not None else atol
+    inputs = [T.TensorType(p.dtype, shape=(None,) * p.ndim)(f"input{k}")
+              for k, p in enumerate(pt)]
+    out = fun(*inputs)
+    if not isinstance(out, Variable):
+        raise TypeError("verify_grad: fun must return one symbolic variable")
+    out_fn = function(inputs, out, mode=mode)
+    out_shape = np.shape(out_fn(*pt))
+    for _ in range(n_tests):
+        proj = rng.uniform(0.5, 1.5, size=out_shape).astype(out.type.dtype)
+        r = T.constant(proj, dtype=out.type.dtype)
+        cost = T.sum(out * r)
+        cost_fn = function(inputs, cost, mode=mode)
+        grads = grad(cost, inputs, disconnected_inputs="ignore")
+        grad_fn = function(inputs, grads, mode=mode)
+        analytic = grad_fn(*pt)
+        for k, p in enumerate(pt):
+            numeric = np.zeros(p.shape, dtype="float64")
+            flat = p.reshape(-1)
+            for idx in range(flat.size):
+                orig = flat[idx]
+                flat[idx] = orig + eps
+                plus = float(cost_fn(*pt))
+                flat[idx] = orig - eps
+                minus = float(cost_fn(*pt))
+                flat[idx] = orig
+                numeric.reshape(-1)[idx] = (plus - minus) / (2 * eps)
+            a = np.asarray(analytic[k], dtype="float64")
+            err = np.abs(a - numeric)
+            scale = atol + rtol * np.abs(numeric)
+            if (err > scale).any():
+                worst = np.unravel_index(np.argmax(err - scale), err.shape) if err.ndim else ()
+                raise GradientError(
+                    f"verify_grad: gradient of input {k} (shape {p.shape}, dtype "
+                    f"{p.dtype}) disagrees with finite differences: worst element "
+                    f"{tuple(int(i) for i in worst)}: analytic {a[worst]!r}, numeric "
+                    f"{numeric[worst]!r} (abs err {err[worst]:.3g}, tolerance "
+                    f"abs {atol} + rel {rtol}); eps={eps}"
+                )
