@@ -28,6 +28,7 @@ from symarray.graph import (
     clone_replace,
     graph_inputs,
 )
+from symarray.gradient import Lop, Rop, grad, hessian, jacobian, verify_grad
 from symarray.updates import OrderedUpdates
 
 __version__ = "0.1.0"
@@ -36,5 +37,5 @@ __all__ = [
     "config", "Function", "In", "Mode", "Out", "SharedVariable", "function",
     "get_default_mode", "get_mode", "shared", "Apply", "Constant",
     "FunctionGraph", "Op", "Type", "Variable", "clone_replace", "graph_inputs",
-    "OrderedUpdates",
+    "OrderedUpdates", "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
 ]

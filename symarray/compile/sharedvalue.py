@@ -55,15 +55,28 @@ class SharedVariable(Variable):
 
     def set_value(self, new_value: Any, borrow: bool = False) -> None:
         """Replace the value; it is checked against the variable's type."""
-        value = self.type.filter(new_value, strict=self.strict,
-                                 allow_downcast=self.allow_downcast)
-        if not borrow and value is new_value:
+        try:
+            value = self.type.filter(new_value, strict=self.strict,
+                                     allow_downcast=self.allow_downcast)
+        except (TypeError, ValueError) as err:
+            raise type(err)(
+                f"set_value of shared variable {self}: {err}; the value must fit "
+                f"{self.type} (convert it, or create the variable with "
+                "allow_downcast=True)"
+            ) from None
+        if not borrow and (value is new_value or (
+                isinstance(new_value, np.ndarray) and isinstance(value, np.ndarray)
+                and np.may_share_memory(value, new_value))):
             value = copy.deepcopy(value)
         self.container.value = value
 
     def zero(self, borrow: bool = False) -> None:
-        """Set the value to zeros of the same shape and dtype."""
-        self.container.value = np.zeros_like(self.container.value)
+        """Set the value to zeros of the same shape and dtype (in place, in the
+        array ``get_value(borrow=True)`` returned, when ``borrow``)."""
+        if borrow:
+            self.container.value[...] = 0
+        else:
+            self.container.value = np.zeros_like(self.container.value)
 
     def clone(self, name: str | None = None) -> SharedVariable:
         """A new variable sharing this one's value container (Theano semantics)."""

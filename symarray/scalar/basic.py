@@ -114,7 +114,7 @@ def _resolve(fn: str | Callable[..., Any]) -> Callable[..., Any]:
     if callable(fn):
         return fn
     module, _, attr = fn.partition(":")
-    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), attr)
 
 
 class ScalarOp:

@@ -25,4 +25,11 @@ from symarray.tensor.subtensor_inc import *  # noqa: F403
 from symarray.tensor import nnet  # noqa: E402
 from symarray.tensor.nnet import *  # noqa: F403
 
-# ``T.grad`` is re-exported here once symarray.gradient exists.
+from symarray.gradient import (  # noqa: E402
+    Lop,
+    Rop,
+    grad,
+    hessian,
+    jacobian,
+    verify_grad,
+)

@@ -54,7 +54,7 @@ def tensor(dtype: Any = None, shape: Sequence[int | None] | None = None,
             raise TypeError("tensor() needs shape, broadcastable or ndim")
         shape = (None,) * ndim
     ttype = TensorType(_dtype(dtype), broadcastable, shape)
-    return ttype.make_variable(name)  # type: ignore[no-any-return]
+    return ttype.make_variable(name)
 
 
 def _merge_shape(kind: str, default: tuple[int | None, ...],
@@ -83,7 +83,7 @@ def _maker(kind: str, default: tuple[int | None, ...], doc: str) -> Any:
     def make(name: str | None = None, dtype: Any = None,
              shape: Sequence[int | None] | None = None) -> TensorVariable:
         static = _merge_shape(kind, default, shape)
-        return TensorType(_dtype(dtype), shape=static).make_variable(name)  # type: ignore[no-any-return]
+        return TensorType(_dtype(dtype), shape=static).make_variable(name)
 
     make.__name__ = make.__qualname__ = kind
     make.__doc__ = doc
@@ -123,7 +123,7 @@ def _prefixed(prefix: str, kind: str, default: tuple[int | None, ...]) -> Any:
     def make(name: str | None = None,
              shape: Sequence[int | None] | None = None) -> TensorVariable:
         static = _merge_shape(prefix + kind, default, shape)
-        return TensorType(dtype, shape=static).make_variable(name)  # type: ignore[no-any-return]
+        return TensorType(dtype, shape=static).make_variable(name)
 
     make.__name__ = make.__qualname__ = prefix + kind
     make.__doc__ = f"A {kind} input of dtype {dtype}."
@@ -133,7 +133,7 @@ def _prefixed(prefix: str, kind: str, default: tuple[int | None, ...]) -> Any:
 def _plural(single: Any, name: str) -> Any:
     def make(*names: str, dtype: Any = None) -> list[TensorVariable]:
         if len(names) == 1 and isinstance(names[0], int):
-            names = tuple(None for _ in range(names[0]))  # type: ignore[misc]
+            names = tuple(None for _ in range(names[0]))
         if dtype is None:
             return [single(n) for n in names]
         return [single(n, dtype=dtype) for n in names]
@@ -208,8 +208,9 @@ def constant(x: Any, name: str | None = None, ndim: int | None = None,
                 f"constant: value has {arr.ndim} dimensions, more than ndim={ndim}"
             )
         arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
-    shape = tuple(1 if s == 1 else None for s in arr.shape)
-    return TensorConstant(TensorType(arr.dtype.name, shape=shape), arr, name, weak=weak)
+    # a constant knows its whole shape: static shapes flow from it
+    return TensorConstant(TensorType(arr.dtype.name, shape=arr.shape), arr, name,
+                          weak=weak)
 
 
 def _smallest_int(x: int) -> str:
@@ -253,7 +254,7 @@ def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None,
             x = cast(x, dtype)
         if ndim is not None and x.type.ndim != ndim:
             return _to_ndim(x, ndim)
-        return x  # type: ignore[return-value]
+        return x
     if hasattr(x, "owner") and hasattr(x, "type"):
         raise TypeError(f"cannot convert {x!r} to a tensor")
     if isinstance(x, (list, tuple)) and any(_holds_variable(e) for e in x):
@@ -261,7 +262,8 @@ def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None,
 
         out = stack([as_tensor_variable(e) for e in x])
         return out if ndim is None else _to_ndim(out, ndim)
-    return constant(x, name=name, ndim=ndim, dtype=dtype)
+    # a TensorConstant has every method of a TensorVariable
+    return constant(x, name=name, ndim=ndim, dtype=dtype)  # type: ignore[return-value]
 
 
 def _to_ndim(x: Any, ndim: int) -> Any:

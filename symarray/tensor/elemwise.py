@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from typing import cast as cast_type
 
 import numpy as np
 
@@ -107,7 +108,7 @@ class Elemwise(Op):
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
-        out_type = node.outputs[0].type
+        out_type = cast_type(TensorType, node.outputs[0].type)
         try:
             result = self.scalar_op.compute(inputs, out_type.dtype)
         except ValueError as err:
@@ -129,17 +130,31 @@ class Elemwise(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         out_shape: list[Any] = []
-        static = node.outputs[0].type.shape
-        for dim in range(node.outputs[0].type.ndim):
+        out_type = cast_type(TensorType, node.outputs[0].type)
+        static = out_type.shape
+        for dim in range(out_type.ndim):
             if static[dim] is not None:
                 out_shape.append(static[dim])
                 continue
             candidates = [
                 shp[dim] for inp, shp in zip(node.inputs, input_shapes, strict=True)
-                if inp.type.shape[dim] != 1
+                if cast_type(TensorType, inp.type).shape[dim] != 1
             ]
             out_shape.append(_broadcast_len(candidates))
         return [tuple(out_shape)] * len(node.outputs)
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],  # noqa: N802
+             output_grads: list[Variable]) -> list[Any]:
+        from symarray.tensor.elemwise_grad import elemwise_L_op
+
+        return elemwise_L_op(self, inputs, outputs, output_grads)
+
+    def R_op(  # noqa: N802
+        self, inputs: list[Variable], eval_points: list[Any]
+    ) -> list[Any]:
+        from symarray.tensor.elemwise_grad import elemwise_R_op
+
+        return elemwise_R_op(self, inputs, eval_points)
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         values = [get(i) for i in var.owner.inputs]  # type: ignore[union-attr]
@@ -160,7 +175,8 @@ def _broadcast_len(candidates: list[Any]) -> Any:
         if isinstance(c, (int, np.integer)):
             out = out if c == 1 else c
         else:
-            out = tm.switch(tm.eq(c, 1), out, c)
+            ops = tm.ELEMWISE_OPS
+            out = ops["switch"](ops["eq"](c, 1), out, c)
     return out
 
 
@@ -309,7 +325,7 @@ class DimShuffle(Op):
                     "not known to be 1; keep it in the pattern, or use "
                     "T.specify_shape first"
                 )
-        shape = tuple(1 if d == "x" else x.type.shape[d] for d in self.new_order)  # type: ignore[index]
+        shape = tuple(1 if d == "x" else x.type.shape[d] for d in self.new_order)
         return Apply(self, [x], [TensorType(x.dtype, shape=shape).make_variable()])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
@@ -323,6 +339,17 @@ class DimShuffle(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         (shp,) = input_shapes
         return [tuple(1 if d == "x" else shp[d] for d in self.new_order)]  # type: ignore[index]
+
+    def L_op(self, inputs: list[Variable], outputs: list[Variable],  # noqa: N802
+             output_grads: list[Variable]) -> list[Any]:
+        from symarray.tensor.elemwise_grad import dimshuffle_L_op
+
+        return dimshuffle_L_op(self, inputs, output_grads)
+
+    def R_op(  # noqa: N802
+        self, inputs: list[Variable], eval_points: list[Any]
+    ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         return get(var.owner.inputs[0])  # type: ignore[union-attr]

@@ -231,6 +231,23 @@ class Sum(_CAReduceDtype):
     def reduce(self, x: np.ndarray[Any, Any], axis: tuple[int, ...]) -> Any:
         return np.sum(x, axis=axis, dtype=self.acc_dtype)
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],
+             output_grads: list[Any]) -> list[Any]:
+        # d sum(x) / dx = 1: broadcast the output gradient back over the axes
+        import symarray.tensor as T
+
+        (x,), (gz,) = inputs, output_grads
+        if not x.dtype.startswith(("float", "complex")):
+            return [None]
+        axes = self.axis if self.axis is not None else tuple(range(x.ndim))
+        kept = iter(range(gz.ndim))
+        pattern = ["x" if d in axes else next(kept) for d in range(x.ndim)]
+        g = T.alloc(T.dimshuffle(gz, pattern), *[T.shape_i(x, d) for d in range(x.ndim)])
+        return [T.cast(g, x.dtype)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
 
 class Prod(_CAReduceDtype):
     """Product over axes (``T.prod``)."""

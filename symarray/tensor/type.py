@@ -67,7 +67,7 @@ class TensorType(Type):
             if all(isinstance(b, (bool, np.bool_)) for b in bc):
                 shape = tuple(1 if b else None for b in bc)
             else:  # a shape given positionally
-                shape = bc  # type: ignore[assignment]
+                shape = bc
         if shape is None:
             raise TypeError("TensorType needs broadcastable or shape")
         static: list[int | None] = []
@@ -110,8 +110,8 @@ class TensorType(Type):
     def __eq__(self, other: object) -> bool:
         return (
             type(other) is TensorType
-            and other.dtype == self.dtype  # type: ignore[attr-defined]
-            and other.shape == self.shape  # type: ignore[attr-defined]
+            and other.dtype == self.dtype
+            and other.shape == self.shape
         )
 
     def __hash__(self) -> int:

@@ -37,15 +37,15 @@ class _TensorMethods:
     # -- static facts --------------------------------------------------
     @property
     def ndim(self) -> int:
-        return self.type.ndim  # type: ignore[no-any-return]
+        return self.type.ndim
 
     @property
     def dtype(self) -> str:
-        return self.type.dtype  # type: ignore[no-any-return]
+        return self.type.dtype
 
     @property
     def broadcastable(self) -> tuple[bool, ...]:
-        return self.type.broadcastable  # type: ignore[no-any-return]
+        return self.type.broadcastable
 
     @property
     def shape(self) -> Any:

@@ -129,7 +129,8 @@ def test_all_bool_arithmetic_numpy_refuses_is_refused(op: str) -> None:
 
 
 def test_bitwise_refuses_floats() -> None:
-    with pytest.raises(DtypeError, match=r"^and_: inputs must be integers or bools, got "
+    with pytest.raises(DtypeError, match=r"^and_: inputs must be integers or bools, "
+                       r"got "
                        r"float64; cast first \(x.astype\('int64'\)\)"):
         get_scalar_op("and_").output_dtypes(["int32", "float64"])
 

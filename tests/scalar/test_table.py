@@ -39,7 +39,8 @@ def test_row_is_well_formed(row: ScalarRow) -> None:
         assert row.nin == 2
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r.commutative], ids=lambda r: r.name)
+@pytest.mark.parametrize("row", [r for r in ROWS if r.commutative],
+                         ids=lambda r: r.name)
 def test_commutative_rows_commute(row: ScalarRow) -> None:
     op = SCALAR_OPS[row.name]
     rng = np.random.default_rng(0)
@@ -49,7 +50,8 @@ def test_commutative_rows_commute(row: ScalarRow) -> None:
     np.testing.assert_array_equal(op.compute([a, b], out), op.compute([b, a], out))
 
 
-@pytest.mark.parametrize("row", [r for r in ROWS if r.associative], ids=lambda r: r.name)
+@pytest.mark.parametrize("row", [r for r in ROWS if r.associative],
+                         ids=lambda r: r.name)
 def test_associative_rows_associate(row: ScalarRow) -> None:
     op = SCALAR_OPS[row.name]
     rng = np.random.default_rng(1)
@@ -64,7 +66,8 @@ def test_associative_rows_associate(row: ScalarRow) -> None:
 def test_identity_is_neutral(row: ScalarRow) -> None:
     op = SCALAR_OPS[row.name]
     x = np.array([-2.5, 0.0, 3.0])
-    np.testing.assert_array_equal(op.compute([x, np.float64(row.identity)], "float64"), x)
+    out = op.compute([x, np.float64(row.identity)], "float64")
+    np.testing.assert_array_equal(out, x)
 
 
 def test_get_scalar_op_miss_lists_close_and_known_names() -> None:

@@ -1,4 +1,4 @@
-"""Constructors (``T.matrix``, ``T.fvector``...), ``constant``, ``as_tensor_variable``."""
+"""Constructors (``T.matrix``, ``T.fvector``...), constant, as_tensor_variable."""
 
 from __future__ import annotations
 
@@ -139,16 +139,17 @@ def test_constant_options() -> None:
     assert c.dtype == "int32" and c.data == 2 and c.name == "c"
     assert T.constant(np.ones(3), dtype="float32").dtype == "float32"
     padded = T.constant([1, 2], ndim=3)
-    assert padded.type.shape == (1, 1, None) and padded.data.shape == (1, 1, 2)
+    assert padded.type.shape == (1, 1, 2) and padded.data.shape == (1, 1, 2)
     assert T.constant(5, ndim=1).broadcastable == (True,)
     with pytest.raises(RankError, match="constant: value has 2 dimensions, more than "
                        "ndim=1"):
         T.constant(np.ones((2, 2)), ndim=1)
 
 
-def test_constant_static_shape_marks_length_one_broadcastable() -> None:
-    assert T.constant(np.ones((1, 3))).type.shape == (1, None)
-    assert T.constant(np.ones((0,))).type.shape == (None,)
+def test_constant_knows_its_whole_static_shape() -> None:
+    assert T.constant(np.ones((1, 3))).type.shape == (1, 3)
+    assert T.constant(np.ones((1, 3))).type.broadcastable == (True, False)
+    assert T.constant(np.ones((0,))).type.shape == (0,)
 
 
 @pytest.mark.parametrize(("value", "error", "message"), [

@@ -285,6 +285,12 @@ def _var(dtype: str, shape: tuple[int, ...], static: bool = False) -> Any:
     return T.tensor(dtype, shape=pattern)
 
 
+def _sample(rng: np.random.Generator, doms: tuple[Dom, ...],
+            shapes: Any, dtypes: list[str]) -> list[np.ndarray]:
+    return [dom.sample(rng, s, d)
+            for dom, s, d in zip(doms, shapes, dtypes, strict=True)]
+
+
 def _reference(case: Case, out_dtype: str) -> Callable[..., Any]:
     """The reference, computed in float64 when ints become floats."""
 
@@ -315,7 +321,7 @@ def test_op_against_numpy(name: str, dtype: str) -> None:
         if case.cond:
             dtypes[0] = "bool"
         xs = [_var(d, s) for d, s in zip(dtypes, shapes, strict=True)]
-        values = [dom.sample(rng, s, d) for dom, s, d in zip(doms, shapes, dtypes, strict=True)]
+        values = _sample(rng, doms, shapes, dtypes)
         out = op(*xs)
         assert out.dtype == out_dtype, f"{name}({dtype}) gave {out.dtype}"
         assert out.ndim == max(len(s) for s in shapes)
@@ -335,7 +341,7 @@ def test_op_with_static_shapes(name: str) -> None:
     out = getattr(T, name)(*xs)
     assert out.type.shape == np.broadcast_shapes(*shapes)
     rng = np.random.default_rng(0)
-    values = [dom.sample(rng, s, d) for dom, s, d in zip(case.doms, shapes, dtypes, strict=True)]
+    values = _sample(rng, case.doms, shapes, dtypes)
     check_against_numpy(xs, out, values, _reference(case, out.dtype))
 
 
@@ -451,7 +457,7 @@ def test_alias_against_numpy(alias: str) -> None:
     dtypes = ["bool" if alias == "where" and k == 0 else dtype
               for k in range(len(doms))]
     xs = [_var(d, s) for d, s in zip(dtypes, shapes, strict=True)]
-    values = [dom.sample(rng, s, d) for dom, s, d in zip(doms, shapes, dtypes, strict=True)]
+    values = _sample(rng, doms, shapes, dtypes)
     check_against_numpy(xs, op(*xs), values, ref)
 
 
