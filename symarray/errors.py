@@ -67,3 +67,15 @@ class IndexDtypeError(DtypeError, IndexError):
 
     Also an ``IndexError`` as in NumPy, and a ``TypeError`` as in Theano.
     """
+
+
+class UnknownRewriteError(ConfigError):
+    """A rewrite query names a rewrite or tag that no registered rewrite has."""
+
+
+class RewriteVerificationError(SymarrayError, TypeError):
+    """After rewriting, a node's output types no longer match its op's make_node."""
+
+
+class RewriteLimitWarning(UserWarning):
+    """A rewriter reached its application cap in one phase and was stopped."""

@@ -11,9 +11,17 @@ answers per input with a variable, ``None`` (no dependence: a zero), or a
 *null* gradient made by :func:`grad_undefined` / :func:`grad_not_implemented`
 that raises only if a requested gradient depends on it.
 
+An op whose ``L_op`` raises ``NotImplementedError`` gives null gradients
+too, so a graph with such an op can still be differentiated with respect to
+variables that do not pass through it.
+
 Forward mode (:func:`Rop`) walks the graph in topological order and asks
 each op's ``R_op(inputs, eval_points)``; ops without one fall back to the
 double-Lop trick for that node (see ``ROP_FALLBACK_OPS``).
+
+:func:`jacobian` and :func:`hessian` are unrolled in Python until scan
+exists: one reverse pass per element when the expression's size is static,
+else one forward pass per element of a wrt of static size.
 """
 
 from __future__ import annotations
@@ -27,17 +35,23 @@ import numpy as np
 
 from symarray import config
 from symarray.errors import SymarrayError
-from symarray.graph.basic import Apply, Constant, Op, Type, Variable
+from symarray.graph.basic import Apply, Op, Type, Variable
 from symarray.graph.traversal import ancestors, io_toposort
 
 __all__ = [
     "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "zero_grad",
-    "disconnected_grad", "grad_clip", "consider_constant", "grad_undefined",
-    "grad_not_implemented", "NullTypeGradError", "DisconnectedInputError",
-    "GradientError", "DisconnectedType", "NullType", "ROP_FALLBACK_OPS",
+    "disconnected_grad", "grad_clip", "grad_scale", "consider_constant",
+    "grad_undefined", "grad_not_implemented", "NullTypeGradError",
+    "DisconnectedInputError", "GradientError", "DisconnectedType", "NullType",
+    "ROP_FALLBACK_OPS",
 ]
 
 _log = logging.getLogger(__name__)
+
+#: what the functions here take and return: a symbolic (tensor) variable.
+#: ``Any`` because ``TensorVariable`` lives above this module and the base
+#: ``Variable`` does not declare ``dtype``/``ndim``/``shape``.
+TensorLike = Any
 
 
 class GradientError(SymarrayError, ValueError):
@@ -103,34 +117,53 @@ def _is_null(v: Any) -> bool:
 
 
 def _is_disconnected(v: Any) -> bool:
-    return v is None or (isinstance(v, Variable) and isinstance(v.type, DisconnectedType))
+    return v is None or (
+        isinstance(v, Variable) and isinstance(v.type, DisconnectedType)
+    )
 
 
-def grad_undefined(op: Any, x_pos: int, x: Variable, comment: str = "") -> Variable:
+def grad_undefined(op: Any, x_pos: int, x: TensorLike, comment: str = "") -> TensorLike:
     """A null gradient: the gradient of ``op`` wrt input ``x_pos`` is undefined."""
     why = f"{op}.grad is mathematically undefined for input {x_pos} ({x}). {comment}"
     return NullType(why.strip()).make_variable()
 
 
-def grad_not_implemented(op: Any, x_pos: int, x: Variable, comment: str = "") -> Variable:
+def grad_not_implemented(op: Any, x_pos: int, x: TensorLike,
+                         comment: str = "") -> TensorLike:
     """A null gradient: the gradient of ``op`` wrt input ``x_pos`` is not written."""
     why = f"{op}.grad is not implemented for input {x_pos} ({x}). {comment}"
     return NullType(why.strip()).make_variable()
 
 
-def _T() -> Any:
-    import symarray.tensor as T
+def _tensor() -> Any:
+    """``symarray.tensor``, imported late (it imports this module)."""
+    import symarray.tensor
 
-    return T
+    return symarray.tensor
 
 
-def _zeros_like_float(var: Variable) -> Variable:
-    T = _T()
-    dtype = var.type.dtype if var.type.dtype.startswith(("float", "complex")) else config.floatX
+def _zeros_like_float(var: TensorLike) -> TensorLike:
+    T = _tensor()  # noqa: N806 - Theano's name
+    dtype = var.type.dtype
+    if not dtype.startswith(("float", "complex")):
+        dtype = config.floatX
     return T.zeros_like(var, dtype=dtype)
 
 
-def _is_discrete(var: Variable) -> bool:
+def _as_list(x: TensorLike | Sequence[TensorLike]) -> list[TensorLike]:
+    """A variable or a sequence of variables as a list."""
+    return [x] if isinstance(x, Variable) else list(x)
+
+
+def _dtype(var: TensorLike) -> str:
+    return str(var.type.dtype)
+
+
+def _ndim(var: TensorLike) -> int:
+    return int(var.type.ndim)
+
+
+def _is_discrete(var: TensorLike) -> bool:
     dtype = getattr(var.type, "dtype", None)
     return dtype is not None and not dtype.startswith(("float", "complex"))
 
@@ -139,12 +172,12 @@ def _is_discrete(var: Variable) -> bool:
 
 
 def grad(
-    cost: Variable | None,
-    wrt: Variable | Sequence[Variable],
-    consider_constant: Iterable[Variable] | None = None,
+    cost: TensorLike | None,
+    wrt: TensorLike | Sequence[TensorLike],
+    consider_constant: Iterable[TensorLike] | None = None,
     disconnected_inputs: str = "raise",
     add_names: bool = True,
-    known_grads: Mapping[Variable, Variable] | None = None,
+    known_grads: Mapping[TensorLike, TensorLike] | None = None,
     return_disconnected: str = "zero",
     null_gradients: str = "raise",
 ) -> Any:
@@ -192,15 +225,15 @@ def grad(
         raise ValueError(
             f"grad: null_gradients must be 'raise' or 'return', got {null_gradients!r}"
         )
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     single = not isinstance(wrt, (list, tuple))
-    wrt_list: list[Variable] = [wrt] if single else list(wrt)  # type: ignore[list-item]
+    wrt_list: list[TensorLike] = [wrt] if single else list(wrt)
     for k, w in enumerate(wrt_list):
         if not isinstance(w, Variable):
             raise TypeError(
                 f"grad: wrt[{k}] must be a symbolic variable, got {type(w).__name__}"
             )
-    seeds: dict[Variable, Variable] = {}
+    seeds: dict[TensorLike, TensorLike] = {}
     if cost is not None:
         if not isinstance(cost, Variable):
             raise TypeError(f"grad: cost must be a symbolic variable, got {cost!r}")
@@ -211,7 +244,7 @@ def grad(
             )
         if _is_discrete(cost):
             raise TypeError(
-                f"grad: cost {cost} has integer dtype {cost.type.dtype}; its gradient "
+                f"grad: cost {cost} has integer dtype {_dtype(cost)}; its gradient "
                 "is zero everywhere. Cast it to float if that is intended."
             )
         seeds[cost] = T.ones_like(cost)
@@ -263,14 +296,15 @@ def grad(
         else:
             g = _fit(g, w)
         if add_names and g.name is None and w.name:
-            g.name = f"(d{cost.name if cost is not None and cost.name else 'cost'}/d{w.name})"
+            cost_name = cost.name if cost is not None and cost.name else "cost"
+            g.name = f"(d{cost_name}/d{w.name})"
         results.append(g)
     return results[0] if single else results
 
 
-def _fit(g: Variable, w: Variable) -> Variable:
+def _fit(g: TensorLike, w: TensorLike) -> TensorLike:
     """Make gradient ``g`` have exactly ``w``'s type (dtype, broadcastable)."""
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     if g.type.dtype != w.type.dtype:
         g = T.cast(g, w.type.dtype)
     if g.type != w.type:
@@ -285,26 +319,28 @@ def _fit(g: Variable, w: Variable) -> Variable:
 
 
 def _backprop(
-    seed_vars: list[Variable],
-    seeds: Mapping[Variable, Variable],
-    wrt: Sequence[Variable],
-    blockers: set[Variable],
-) -> dict[Variable, Any]:
+    seed_vars: list[TensorLike],
+    seeds: Mapping[TensorLike, TensorLike],
+    wrt: Sequence[TensorLike],
+    blockers: set[TensorLike],
+) -> dict[TensorLike, Any]:
     """Accumulate gradients from the seeds down to ``wrt`` (and everything between)."""
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     wrt_set = set(wrt)
-    nodes = io_toposort(list(wrt_set | blockers), seed_vars)
+    # walk up to the blockers only: a wrt variable may be computed from
+    # another wrt variable (grad(cost, [h, x]) with h = tanh(x))
+    nodes = io_toposort(list(blockers), seed_vars)
     # only nodes that depend on some wrt variable carry gradient
-    depends: set[Variable] = set(wrt_set)
+    depends: set[TensorLike] = set(wrt_set)
     live: list[Apply] = []
     for node in nodes:
         if any(i in depends and i not in blockers for i in node.inputs):
             live.append(node)
             depends.update(node.outputs)
-    contributions: dict[Variable, list[Any]] = {v: [g] for v, g in seeds.items()}
-    total: dict[Variable, Any] = {}
+    contributions: dict[TensorLike, list[Any]] = {v: [g] for v, g in seeds.items()}
+    total: dict[TensorLike, Any] = {}
 
-    def collect(var: Variable) -> Any:
+    def collect(var: TensorLike) -> Any:
         if var in total:
             return total[var]
         parts = contributions.get(var, [])
@@ -333,15 +369,10 @@ def _backprop(
             continue
         filled = [
             g if g is not None else _zeros_like_float(o)
-            for g, o in zip(out_grads, node.outputs)
+            for g, o in zip(out_grads, node.outputs, strict=True)
         ]
-        in_grads = node.op.L_op(list(node.inputs), list(node.outputs), filled)
-        if len(in_grads) != len(node.inputs):
-            raise SymarrayError(
-                f"{node.op}.L_op returned {len(in_grads)} gradients for "
-                f"{len(node.inputs)} inputs"
-            )
-        for inp, g in zip(node.inputs, in_grads):
+        in_grads = _node_lop(node, filled)
+        for inp, g in zip(node.inputs, in_grads, strict=True):
             if inp not in depends or inp in blockers or _is_disconnected(g):
                 continue
             if not _is_null(g):
@@ -349,54 +380,81 @@ def _backprop(
                 if g.type.ndim != getattr(inp.type, "ndim", g.type.ndim):
                     raise SymarrayError(
                         f"{node.op}.L_op returned a {g.type.ndim}-d gradient for its "
-                        f"{inp.type.ndim}-d input {inp}"
+                        f"{_ndim(inp)}-d input {inp}; this is a bug in that op"
                     )
+                in_dtype = getattr(inp.type, "dtype", "")
+                is_float = in_dtype.startswith(("float", "complex"))
+                if is_float and g.type.dtype != in_dtype:
+                    g = T.cast(g, in_dtype)
             contributions.setdefault(inp, []).append(g)
     return {w: collect(w) for w in wrt}
 
 
-def Lop(
-    f: Variable | Sequence[Variable],
-    wrt: Variable | Sequence[Variable],
-    eval_points: Variable | Sequence[Variable],
-    consider_constant: Iterable[Variable] | None = None,
+def _node_lop(node: Apply, output_grads: list[TensorLike]) -> list[Any]:
+    """``node.op.L_op`` with a check; an op without one gives null gradients."""
+    try:
+        in_grads = list(node.op.L_op(list(node.inputs), list(node.outputs),
+                                     output_grads))
+    except NotImplementedError as exc:
+        # a null gradient per input: an error only if a requested gradient
+        # depends on it (see grad_not_implemented)
+        return [grad_not_implemented(node.op, k, inp, f"({exc})")
+                for k, inp in enumerate(node.inputs)]
+    if len(in_grads) != len(node.inputs):
+        raise SymarrayError(
+            f"{node.op}.L_op returned {len(in_grads)} gradients for "
+            f"{len(node.inputs)} inputs; it must return one per input (None "
+            "for an input without gradient)"
+        )
+    return in_grads
+
+
+def Lop(  # noqa: N802 - Theano's name
+    f: TensorLike | Sequence[TensorLike],
+    wrt: TensorLike | Sequence[TensorLike],
+    eval_points: TensorLike | Sequence[TensorLike],
+    consider_constant: Iterable[TensorLike] | None = None,
     disconnected_inputs: str = "raise",
 ) -> Any:
     """Vector-Jacobian product: ``eval_points`` (shaped like f) times df/dwrt."""
-    fs = [f] if isinstance(f, Variable) else list(f)
-    eps = [eval_points] if isinstance(eval_points, Variable) else list(eval_points)
+    fs, eps = _as_list(f), _as_list(eval_points)
     if len(fs) != len(eps):
         raise ValueError(f"Lop: {len(fs)} outputs but {len(eps)} eval points")
-    T = _T()
-    known = {fi: T.as_tensor_variable(e) for fi, e in zip(fs, eps)}
+    T = _tensor()  # noqa: N806 - Theano's name
+    known = {fi: T.as_tensor_variable(e) for fi, e in zip(fs, eps, strict=True)}
     return grad(None, wrt, consider_constant=consider_constant,
                 disconnected_inputs=disconnected_inputs, known_grads=known)
 
 
-#: Ops whose R_op is not written natively; Rop uses the double-Lop trick for
-#: their nodes.  A test checks this list is exactly the ops without R_op.
-ROP_FALLBACK_OPS: set[str] = set()
+#: Names of the Op classes of ``symarray.tensor`` (and ``T.nnet``) that have
+#: no native ``R_op``; empty: every tensor op has one.  :func:`Rop` handles
+#: nodes of such ops, and of ops defined outside symarray without an R_op,
+#: with the double-Lop trick (``J v = d/du <J^T u, v>``, see ``_node_rop``),
+#: which costs two reverse passes over the node.  ``tests/test_gradient.py``
+#: checks that this is exactly the set of tensor Op classes (base classes
+#: such as ``CAReduce`` excluded) whose ``R_op`` is ``Op.R_op``: an op added
+#: without an R_op must be named here, with the reason in a comment.
+ROP_FALLBACK_OPS: frozenset[str] = frozenset()
 
 
-def Rop(
-    f: Variable | Sequence[Variable],
-    wrt: Variable | Sequence[Variable],
-    eval_points: Variable | Sequence[Variable],
+def Rop(  # noqa: N802 - Theano's name
+    f: TensorLike | Sequence[TensorLike],
+    wrt: TensorLike | Sequence[TensorLike],
+    eval_points: TensorLike | Sequence[TensorLike],
 ) -> Any:
     """Jacobian-vector product: df/dwrt times ``eval_points`` (forward mode)."""
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     single = isinstance(f, Variable)
-    fs = [f] if single else list(f)
-    wrts = [wrt] if isinstance(wrt, Variable) else list(wrt)
-    eps = [eval_points] if isinstance(eval_points, Variable) else list(eval_points)
+    fs, wrts, eps = _as_list(f), _as_list(wrt), _as_list(eval_points)
     if len(wrts) != len(eps):
         raise ValueError(f"Rop: {len(wrts)} wrt variables but {len(eps)} eval points")
-    tangents: dict[Variable, Variable] = {}
-    for w, e in zip(wrts, eps):
+    tangents: dict[TensorLike, TensorLike] = {}
+    for w, e in zip(wrts, eps, strict=True):
         e = T.as_tensor_variable(e)
         if e.type.ndim != w.type.ndim:
             raise ValueError(
-                f"Rop: eval point for {w} has {e.type.ndim} dims, expected {w.type.ndim}"
+                f"Rop: eval point for {w} has {e.type.ndim} dims, expected "
+                f"{w.type.ndim}"
             )
         tangents[w] = e
     for node in io_toposort(wrts, fs):
@@ -404,9 +462,9 @@ def Rop(
         if all(p is None for p in points):
             continue
         outs = _node_rop(node, points)
-        for o, t in zip(node.outputs, outs):
-            if t is not None:
-                tangents[o] = _fit(T.as_tensor_variable(t), o) if not _is_discrete(o) else t
+        for o, t in zip(node.outputs, outs, strict=True):
+            if t is not None and not _is_discrete(o):
+                tangents[o] = _fit(T.as_tensor_variable(t), o)
     results = []
     for fi in fs:
         t = tangents.get(fi)
@@ -416,63 +474,124 @@ def Rop(
     return results[0] if single else results
 
 
-def _node_rop(node: Apply, points: list[Variable | None]) -> list[Any]:
+def _node_rop(node: Apply, points: list[TensorLike | None]) -> list[Any]:
+    """The output tangents of one node: its R_op, or the double-Lop trick."""
     try:
         return list(node.op.R_op(list(node.inputs), points))
     except NotImplementedError:
         pass
-    # double-Lop trick on this node: J v = d/du <L_op(u), v>
-    T = _T()
-    ROP_FALLBACK_OPS.add(type(node.op).__name__)
+    # J v = d/du <J^T u, v>: J^T u is linear in u, so its gradient wrt u does
+    # not depend on u's value.  u is an identity of the output (not a fresh
+    # input), so that shapes taken from u can still be computed.
+    T = _tensor()  # noqa: N806 - Theano's name
     results: list[Any] = []
     for k, out in enumerate(node.outputs):
         if _is_discrete(out):
             results.append(None)
             continue
-        u = out.type()
-        grads = [None] * len(node.outputs)
-        grads[k] = u
-        filled = [g if g is not None else _zeros_like_float(o)
-                  for g, o in zip(grads, node.outputs)]
-        in_grads = node.op.L_op(list(node.inputs), list(node.outputs), filled)
-        dot_terms = [
-            T.sum(g * p) for g, p in zip(in_grads, points)
-            if p is not None and not _is_disconnected(g) and not _is_null(g)
-        ]
+        u = disconnected_grad(out)
+        filled = [u if j == k else _zeros_like_float(o)
+                  for j, o in enumerate(node.outputs)]
+        try:
+            in_grads = node.op.L_op(list(node.inputs), list(node.outputs), filled)
+        except NotImplementedError as exc:
+            raise NotImplementedError(
+                f"Rop: {node.op} has neither an R_op nor an L_op, so its "
+                f"Jacobian-vector product cannot be formed ({exc})"
+            ) from exc
+        dot_terms = []
+        for g, p in zip(in_grads, points, strict=True):
+            if p is None or _is_disconnected(g):
+                continue
+            if _is_null(g):
+                raise NullTypeGradError(
+                    f"Rop: the tangent of {node.op} is undefined: {g.type.why}"
+                )
+            dot_terms.append(T.sum(g * p))
         if not dot_terms:
             results.append(None)
             continue
-        results.append(grad(T.add(*dot_terms), u, disconnected_inputs="ignore"))
+        total = dot_terms[0] if len(dot_terms) == 1 else T.add(*dot_terms)
+        results.append(grad(total, u, disconnected_inputs="ignore"))
     return results
 
 
 # -- Jacobians and Hessians ------------------------------------------------
 
 
-def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
-             consider_constant: Iterable[Variable] | None = None,
+def _static_size(var: TensorLike) -> int | None:
+    """The number of elements of ``var`` if its type fixes every length."""
+    size = 1
+    for s in var.type.shape:
+        if s is None:
+            return None
+        size *= s
+    return size
+
+
+def jacobian(expression: TensorLike, wrt: TensorLike | Sequence[TensorLike],
+             consider_constant: Iterable[TensorLike] | None = None,
              disconnected_inputs: str = "raise") -> Any:
     """The Jacobian of ``expression`` (any rank) with respect to ``wrt``.
 
-    The result for each wrt has shape ``expression.shape + wrt.shape``.  The
-    number of rows must be static (known from the expression's type) until
-    scan lands; a clear error says so otherwise.
+    The result for each wrt has shape ``expression.shape + wrt.shape``:
+    ``J[i..., j...] = d expression[i...] / d wrt[j...]``.
+
+    Without scan the Jacobian is unrolled, so one side needs a static size:
+
+    * if ``expression``'s type fixes its shape, one reverse pass (``grad``)
+      per element of the expression gives the rows;
+    * otherwise, if every ``wrt``'s type fixes its shape, one forward pass
+      (:func:`Rop` with a one-hot tangent) per element of ``wrt`` gives the
+      columns, so expressions whose length is known only at run time work.
+
+    When neither size is static a :class:`NotImplementedError` says how to
+    give one (``T.specify_shape``); the general case needs scan.
+
+    Examples
+    --------
+    >>> import numpy as np, symarray.tensor as T
+    >>> x = T.TensorType("float64", shape=(2,))("x")
+    >>> J = T.jacobian(x ** 2, x)
+    >>> J.eval({x: np.array([1.0, 3.0])})
+    array([[2., 0.],
+           [0., 6.]])
     """
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     single = isinstance(wrt, Variable)
-    wrts = [wrt] if single else list(wrt)
+    wrts = _as_list(wrt)
+    expression = T.as_tensor_variable(expression)
     if expression.type.ndim == 0:
         out = grad(expression, wrts, consider_constant=consider_constant,
                    disconnected_inputs=disconnected_inputs)
         return out[0] if single else out
-    size = 1
-    for s in expression.type.shape:
-        if s is None:
+    size = _static_size(expression)
+    if size is not None:
+        out = _jacobian_rows(expression, wrts, size, consider_constant,
+                             disconnected_inputs)
+    elif all(_static_size(w) is not None for w in wrts):
+        if consider_constant:
             raise NotImplementedError(
-                f"jacobian: {expression} has a dimension of unknown length "
-                f"({expression.type}); give it a static shape with T.specify_shape"
+                "jacobian: consider_constant needs a static expression shape; "
+                "wrap those variables in disconnected_grad instead"
             )
-        size *= s
+        out = [_jacobian_columns(expression, w, disconnected_inputs) for w in wrts]
+    else:
+        raise NotImplementedError(
+            f"jacobian: {expression} has a dimension of unknown length "
+            f"({expression.type}) and so does a wrt variable "
+            f"({', '.join(str(w.type) for w in wrts)}); without scan the "
+            "Jacobian is unrolled over one of them. Give the expression or the "
+            "wrt variables a static shape with T.specify_shape(x, shape)."
+        )
+    return out[0] if single else out
+
+
+def _jacobian_rows(expression: TensorLike, wrts: list[TensorLike], size: int,
+                   consider_constant: Iterable[TensorLike] | None,
+                   disconnected_inputs: str) -> list[TensorLike]:
+    """Reverse mode: one ``grad`` per element of the (static) expression."""
+    T = _tensor()  # noqa: N806 - Theano's name
     flat = T.flatten(expression, 1)
     rows = [
         grad(flat[i], wrts, consider_constant=consider_constant,
@@ -481,22 +600,72 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
     ]
     out = []
     for k, w in enumerate(wrts):
-        stacked = T.stack([r[k] for r in rows]) if rows else T.zeros((0,) + tuple(w.shape))
-        shape = tuple(expression.type.shape) + tuple(w.shape[d] for d in range(w.type.ndim))
+        w_shape = [w.shape[d] for d in range(w.type.ndim)]
+        shape = [*expression.type.shape, *w_shape]
+        if rows:
+            stacked = T.stack([r[k] for r in rows])
+        else:
+            stacked = T.zeros([0, *w_shape], dtype=_zeros_like_float(w).dtype)
         out.append(T.reshape(stacked, shape, ndim=len(shape)))
-    return out[0] if single else out
+    return out
 
 
-def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
-            consider_constant: Iterable[Variable] | None = None,
+def _jacobian_columns(expression: TensorLike, w: TensorLike,
+                      disconnected_inputs: str) -> TensorLike:
+    """Forward mode: one ``Rop`` per element of the (static) wrt variable."""
+    T = _tensor()  # noqa: N806 - Theano's name
+    if w not in ancestors([expression]):
+        message = (
+            f"jacobian: {w} is not part of the computational graph of "
+            f"{expression}; pass disconnected_inputs='ignore' if that is intended"
+        )
+        if disconnected_inputs == "raise":
+            raise DisconnectedInputError(message)
+        if disconnected_inputs == "warn":
+            warnings.warn(message, stacklevel=3)
+    size = _static_size(w) or 0
+    dtype = _zeros_like_float(w).dtype
+    eye = np.eye(size, dtype=dtype)
+    cols = [
+        Rop(expression, w, T.constant(eye[j].reshape(w.type.shape), dtype=dtype))
+        for j in range(size)
+    ]
+    e_shape = [expression.shape[d] for d in range(expression.type.ndim)]
+    if cols:
+        stacked = T.stack(cols, axis=expression.type.ndim)
+    else:
+        stacked = T.zeros([*e_shape, 0], dtype=expression.dtype)
+    shape = [*e_shape, *w.type.shape]
+    return T.reshape(stacked, shape, ndim=len(shape))
+
+
+def hessian(cost: TensorLike, wrt: TensorLike | Sequence[TensorLike],
+            consider_constant: Iterable[TensorLike] | None = None,
             disconnected_inputs: str = "raise") -> Any:
-    """Hessian of the scalar ``cost`` with respect to each (vector) wrt."""
+    """Hessian of the scalar ``cost`` with respect to each (vector) wrt.
+
+    The Hessian is the :func:`jacobian` of the gradient, so (until scan) the
+    wrt vectors need a static length (``T.specify_shape(w, (n,))``, or a
+    type built with ``shape=(n,)``).
+
+    Examples
+    --------
+    >>> import numpy as np, symarray.tensor as T
+    >>> x = T.TensorType("float64", shape=(2,))("x")
+    >>> H = T.hessian((x ** 3).sum(), x)
+    >>> H.eval({x: np.array([1.0, 2.0])})
+    array([[ 6.,  0.],
+           [ 0., 12.]])
+    """
     single = isinstance(wrt, Variable)
-    wrts = [wrt] if single else list(wrt)
+    wrts = _as_list(wrt)
     out = []
     for w in wrts:
         if w.type.ndim != 1:
-            raise TypeError(f"hessian: wrt must be vectors, got {w} of type {w.type}")
+            raise TypeError(
+                f"hessian: wrt must be vectors, got {w} of type {w.type}; flatten "
+                "the parameters into one vector (and reshape inside the cost)"
+            )
         g = grad(cost, w, consider_constant=consider_constant,
                  disconnected_inputs=disconnected_inputs)
         out.append(jacobian(g, w, consider_constant=consider_constant,
@@ -510,11 +679,10 @@ def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
 class _GradModifier(Op):
     """Identity in the forward pass; changes what flows backwards."""
 
-    __props__: tuple[str, ...] = ()
     view_map = {0: [0]}
 
     def make_node(self, x: Any) -> Apply:
-        x = _T().as_tensor_variable(x)
+        x = _tensor().as_tensor_variable(x)
         return Apply(self, [x], [x.type()])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
@@ -525,29 +693,35 @@ class _GradModifier(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [input_shapes[0]]
 
-    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+    def R_op(  # noqa: N802 - Theano's name
+        self, inputs: list[TensorLike], eval_points: list[Any]
+    ) -> list[Any]:
         return [eval_points[0]]
 
 
 class ZeroGrad(_GradModifier):
     """Forward: identity.  Backward: zero."""
 
-    def L_op(self, inputs: list[Variable], outputs: list[Variable],
-             output_grads: list[Variable]) -> list[Any]:
+    def L_op(self, inputs: list[TensorLike], outputs: list[TensorLike],  # noqa: N802
+             output_grads: list[TensorLike]) -> list[Any]:
         return [_zeros_like_float(inputs[0])]
 
-    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+    def R_op(  # noqa: N802 - Theano's name
+        self, inputs: list[TensorLike], eval_points: list[Any]
+    ) -> list[Any]:
         return [_zeros_like_float(inputs[0])]
 
 
 class DisconnectedGrad(_GradModifier):
     """Forward: identity.  Backward: disconnected (the input is a constant)."""
 
-    def L_op(self, inputs: list[Variable], outputs: list[Variable],
-             output_grads: list[Variable]) -> list[Any]:
+    def L_op(self, inputs: list[TensorLike], outputs: list[TensorLike],  # noqa: N802
+             output_grads: list[TensorLike]) -> list[Any]:
         return [None]
 
-    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+    def R_op(  # noqa: N802 - Theano's name
+        self, inputs: list[TensorLike], eval_points: list[Any]
+    ) -> list[Any]:
         return [None]
 
 
@@ -562,9 +736,9 @@ class GradClip(_GradModifier):
         self.lower = float(lower)
         self.upper = float(upper)
 
-    def L_op(self, inputs: list[Variable], outputs: list[Variable],
-             output_grads: list[Variable]) -> list[Any]:
-        return [_T().clip(output_grads[0], self.lower, self.upper)]
+    def L_op(self, inputs: list[TensorLike], outputs: list[TensorLike],  # noqa: N802
+             output_grads: list[TensorLike]) -> list[Any]:
+        return [_tensor().clip(output_grads[0], self.lower, self.upper)]
 
 
 class GradScale(_GradModifier):
@@ -575,8 +749,8 @@ class GradScale(_GradModifier):
     def __init__(self, multiplier: float) -> None:
         self.multiplier = float(multiplier)
 
-    def L_op(self, inputs: list[Variable], outputs: list[Variable],
-             output_grads: list[Variable]) -> list[Any]:
+    def L_op(self, inputs: list[TensorLike], outputs: list[TensorLike],  # noqa: N802
+             output_grads: list[TensorLike]) -> list[Any]:
         return [output_grads[0] * self.multiplier]
 
 
@@ -584,29 +758,29 @@ _zero_grad = ZeroGrad()
 _disconnected_grad = DisconnectedGrad()
 
 
-def zero_grad(x: Any) -> Variable:
+def zero_grad(x: Any) -> TensorLike:
     """``x`` in the forward pass; its gradient is zero."""
-    return _zero_grad(x)  # type: ignore[no-any-return]
+    return _zero_grad(x)
 
 
-def disconnected_grad(x: Any) -> Variable:
+def disconnected_grad(x: Any) -> TensorLike:
     """``x`` in the forward pass; no gradient flows through it."""
-    return _disconnected_grad(x)  # type: ignore[no-any-return]
+    return _disconnected_grad(x)
 
 
-def consider_constant(x: Any) -> Variable:
+def consider_constant(x: Any) -> TensorLike:
     """Theano's name for :func:`disconnected_grad`."""
     return disconnected_grad(x)
 
 
-def grad_clip(x: Any, lower_bound: float, upper_bound: float) -> Variable:
+def grad_clip(x: Any, lower_bound: float, upper_bound: float) -> TensorLike:
     """``x`` in the forward pass; its gradient is clipped to the bounds."""
-    return GradClip(lower_bound, upper_bound)(x)  # type: ignore[no-any-return]
+    return GradClip(lower_bound, upper_bound)(x)
 
 
-def grad_scale(x: Any, multiplier: float) -> Variable:
+def grad_scale(x: Any, multiplier: float) -> TensorLike:
     """``x`` in the forward pass; its gradient is scaled by ``multiplier``."""
-    return GradScale(multiplier)(x)  # type: ignore[no-any-return]
+    return GradScale(multiplier)(x)
 
 
 # -- numerical verification -------------------------------------------------
@@ -616,7 +790,7 @@ _TOL = {"float64": (1e-4, 1e-4), "float32": (1e-2, 1e-2), "float16": (5e-2, 5e-2
 
 
 def verify_grad(
-    fun: Callable[..., Variable],
+    fun: Callable[..., TensorLike],
     pt: Sequence[Any],
     n_tests: int = 2,
     rng: Any = None,
@@ -636,7 +810,7 @@ def verify_grad(
     """
     from symarray.compile.function import function
 
-    T = _T()
+    T = _tensor()  # noqa: N806 - Theano's name
     if not isinstance(pt, (list, tuple)):
         raise TypeError("verify_grad: pt must be a list of arrays (one per input)")
     pt = [np.array(p) for p in pt]
@@ -661,8 +835,8 @@ def verify_grad(
     out_fn = function(inputs, out, mode=mode)
     out_shape = np.shape(out_fn(*pt))
     for _ in range(n_tests):
-        proj = rng.uniform(0.5, 1.5, size=out_shape).astype(out.type.dtype)
-        r = T.constant(proj, dtype=out.type.dtype)
+        proj = rng.uniform(0.5, 1.5, size=out_shape).astype(_dtype(out))
+        r = T.constant(proj, dtype=_dtype(out))
         cost = T.sum(out * r)
         cost_fn = function(inputs, cost, mode=mode)
         grads = grad(cost, inputs, disconnected_inputs="ignore")
@@ -683,7 +857,7 @@ def verify_grad(
             err = np.abs(a - numeric)
             scale = atol + rtol * np.abs(numeric)
             if (err > scale).any():
-                worst = np.unravel_index(np.argmax(err - scale), err.shape) if err.ndim else ()
+                worst = np.unravel_index(np.argmax(err - scale), err.shape)
                 raise GradientError(
                     f"verify_grad: gradient of input {k} (shape {p.shape}, dtype "
                     f"{p.dtype}) disagrees with finite differences: worst element "

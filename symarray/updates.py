@@ -20,7 +20,7 @@ class UpdateError(SymarrayError, ValueError):
     """An update is invalid (duplicate, wrong type, not a shared variable)."""
 
 
-class OrderedUpdates(dict):  # type: ignore[type-arg]
+class OrderedUpdates(dict[Any, Any]):
     """An insertion-ordered dict of ``shared_variable -> update expression``.
 
     Examples
@@ -86,7 +86,7 @@ class OrderedUpdates(dict):  # type: ignore[type-arg]
 
     __ror__ = __radd__
 
-    def __ior__(self, other: Any) -> OrderedUpdates:  # type: ignore[override,misc]
+    def __ior__(self, other: Any) -> OrderedUpdates:
         self.update(other)
         return self
 

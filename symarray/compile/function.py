@@ -158,8 +158,13 @@ class FunctionMaker:
                 rebuild_strict=rebuild_strict,
             )
             n_out, n_up = len(out_vars), len(ups)
-            ups = OrderedUpdates(zip(ups.keys(), replaced[n_out:n_out + n_up]))
-            in_ups = [(k, u) for (k, _), u in zip(in_ups, replaced[n_out + n_up:])]
+            ups = OrderedUpdates(
+                zip(ups.keys(), replaced[n_out:n_out + n_up], strict=True)
+            )
+            in_ups = [
+                (k, u)
+                for (k, _), u in zip(in_ups, replaced[n_out + n_up:], strict=True)
+            ]
             out_vars = replaced[:n_out]
         _add_default_updates(ups, out_vars + [u for _, u in in_ups], no_default_updates)
         _check_update_targets(ups)
@@ -169,27 +174,33 @@ class FunctionMaker:
         self._check_unused(needed, policy)
         explicit_set = set(explicit)
         #: shared variables read by the graph (implicit inputs), graph order
-        self.shared: list[SharedVariable] = []
-        for var in needed:
-            if isinstance(var, SharedVariable) and var not in explicit_set:
-                self.shared.append(var)
-        for var in ups:  # updated but never read: still an input of the graph
-            if var not in explicit_set and var not in self.shared:
-                self.shared.append(var)
+        self.shared: list[SharedVariable] = [
+            var for var in needed
+            if isinstance(var, SharedVariable) and var not in explicit_set
+        ]
+        read = set(self.shared)
+        # updated but never read: still an input of the graph
+        self.shared += [var for var in ups if var not in read]
         self.updates = ups
         self.input_update_index = [k for k, _ in in_ups]
-        self.fgraph = FunctionGraph(explicit + self.shared, roots)
+        self.fgraph = FunctionGraph([*explicit, *self.shared], roots)
         self.n_outputs = len(out_vars)
         self.n_updates = len(ups)
         self.update_containers = [key.container for key in ups]
+        position = {var: k for k, var in enumerate(self.shared, len(explicit))}
+        self.fgraph.update_mapping = {
+            self.n_outputs + j: position[key] for j, key in enumerate(ups)
+        }
         if not accept_inplace:
             _refuse_inplace(self.fgraph)
         updated = {key.container for key in ups}
-        self.fgraph.attach_feature(Supervisor(
-            [v for v, i in zip(self.fgraph.inputs, self.inputs) if not i.mutable]
-            + [v for v, s in zip(self.fgraph.inputs[len(explicit):], self.shared)
-               if s.container not in updated]
-        ))
+        fg_inputs = self.fgraph.inputs
+        protected = [v for v, i in zip(fg_inputs, self.inputs, strict=False)
+                     if not i.mutable]
+        protected += [v for v, s in zip(fg_inputs[len(explicit):], self.shared,
+                                        strict=True)
+                      if s.container not in updated]
+        self.fgraph.attach_feature(Supervisor(protected))
         self._rewrite()
         self.schedule = self.fgraph.toposort()
         self.copy_outputs, self.copy_updates = _alias_copies(self)
@@ -235,11 +246,13 @@ class FunctionMaker:
                 "'ignore'"
             )
             if policy == "warn":
-                warnings.warn(msg, stacklevel=5)
+                warnings.warn(msg, stacklevel=4)  # the caller of function()
             else:
                 raise UnusedInputError(msg)
 
     def _rewrite(self) -> None:
+        import symarray.compile.rewrite  # noqa: F401  (registers the pipelines)
+
         pipeline = REWRITE_PIPELINES.get(str(self.mode.optimizer))
         if pipeline is not None:
             pipeline(self.fgraph, self.mode)
@@ -291,7 +304,7 @@ def _update_pairs(updates: Any) -> list[tuple[Any, Any]]:
                 "function: updates must be a dict or a list of (shared, new_value) "
                 f"pairs, got an element {p!r}"
             )
-    return [tuple(p) for p in pairs]  # type: ignore[misc]
+    return [(p[0], p[1]) for p in pairs]
 
 
 def _check_update_targets(ups: OrderedUpdates) -> None:
@@ -338,7 +351,7 @@ def _givens_pairs(givens: Any) -> list[tuple[Variable, Variable]]:
         if not isinstance(new, Variable):
             new = as_tensor_variable(new)
             if getattr(new, "dtype", None) != getattr(old.type, "dtype", None):
-                new = cast(new, old.type.dtype)
+                new = cast(new, old.type.dtype)  # type: ignore
         if new.type != old.type and not old.type.is_super(new.type):
             raise TypeError(
                 f"givens: {old} has type {old.type} but its replacement {new} has type "
@@ -386,7 +399,7 @@ def _view_roots(var: Variable) -> set[Variable]:
             continue
         seen.add(v)
         node = v.owner
-        if node is not None:
+        if node is not None and v.index is not None:
             src = list(node.op.view_map.get(v.index, ()))
             src += node.op.destroy_map.get(v.index, ())
             if src:
@@ -409,8 +422,8 @@ def _alias_copies(maker: FunctionMaker) -> tuple[list[int], list[int]]:
     fg = maker.fgraph
     n_in, n_out, n_up = len(maker.inputs), maker.n_outputs, maker.n_updates
     roots = [_view_roots(o) for o in fg.outputs]
-    explicit = {v: inp for v, inp in zip(fg.inputs, maker.inputs)}
-    shared_in = dict(zip(fg.inputs[n_in:], maker.shared))
+    explicit = {v: inp for v, inp in zip(fg.inputs, maker.inputs, strict=False)}
+    shared_in = dict(zip(fg.inputs[n_in:], maker.shared, strict=False))
     update_roots: set[Variable] = set()
     for r in roots[n_out:n_out + n_up]:
         update_roots |= r
@@ -530,16 +543,17 @@ class Function:
                 f"got {len(args)}"
             )
         values: list[Any] = [_MISSING] * len(maker.inputs)
-        for k, arg in zip(self._positional, args):
+        for k, arg in zip(self._positional, args, strict=False):
             values[k] = arg
         for key, val in kwargs.items():
             k = self._input_names.get(key, -1)
             if k < 0 or key in self._ambiguous or maker.inputs[k].implicit:
                 why = ("is ambiguous (several inputs have that name)"
                        if key in self._ambiguous else "is unknown")
+                names = sorted(set(self._input_names) - self._ambiguous)
                 raise TypeError(
                     f"{self._label()}: keyword argument {key!r} {why}; input names: "
-                    f"{sorted(n for n in self._input_names if n not in self._ambiguous)}"
+                    f"{names}"
                 )
             if values[k] is not _MISSING:
                 raise TypeError(f"{self._label()} got input {key!r} twice")
@@ -561,7 +575,9 @@ class Function:
         if allow is None:
             allow = self.maker.allow_input_downcast
         try:
-            return inp.variable.type.filter(value, strict=inp.strict, allow_downcast=allow)
+            return inp.variable.type.filter(
+                value, strict=inp.strict, allow_downcast=allow
+            )
         except (TypeError, ValueError) as err:
             named = f", named {inp.name!r}" if inp.name else ""
             raise type(err)(
@@ -590,16 +606,17 @@ class Function:
         for j in maker.copy_updates:
             results[n_out + j] = _copy_value(results[n_out + j])
         for container, value in zip(self._update_containers,
-                                    results[n_out:n_out + n_up]):
+                                    results[n_out:n_out + n_up], strict=False):
             container.value = value
-        for k, value in zip(maker.input_update_index, results[n_out + n_up:]):
+        for k, value in zip(maker.input_update_index, results[n_out + n_up:],
+                            strict=True):
             self._defaults[k] = value
         if output_subset is not None:
             return [outputs[k] for k in output_subset]
         if maker.single_output:
             return outputs[0]
         if isinstance(maker.output_keys, list):
-            return dict(zip(maker.output_keys, outputs))
+            return dict(zip(maker.output_keys, outputs, strict=False))
         return outputs
 
     def _protect(self, outputs: list[Any], inputs: list[Any]) -> None:

@@ -59,7 +59,9 @@ def make_vm(name: str, fgraph: FunctionGraph, schedule: Sequence[Apply],
 
 
 @register_linker("py", "c|py", "vm", "cvm")
-def _python_vm(fgraph: FunctionGraph, schedule: Sequence[Apply], allow_gc: bool) -> PyVM:
+def _python_vm(
+    fgraph: FunctionGraph, schedule: Sequence[Apply], allow_gc: bool
+) -> PyVM:
     program = build_program(fgraph.inputs, fgraph.outputs, schedule, make_py_thunk,
                             allow_gc=allow_gc)
     return PyVM(program)

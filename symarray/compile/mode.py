@@ -143,10 +143,18 @@ def get_mode(mode: Any) -> Mode:
                 + (f"; did you mean {close[0]!r}?" if close else "")
                 + f"; known: {sorted(PREDEFINED_MODES)}"
             )
-        return factory()  # type: ignore[no-any-return]
+        return factory()
     raise TypeError(f"mode must be a Mode or a mode name, got {type(mode).__name__}")
 
 
 def get_default_mode() -> Mode:
     """The Mode that ``config.mode`` names."""
     return get_mode(None)
+
+
+def __getattr__(name: str) -> Mode:
+    """``mode.FAST_RUN`` / ``mode.FAST_COMPILE`` (Theano's module constants),
+    made on access so that they follow the current config."""
+    if name in ("FAST_RUN", "FAST_COMPILE"):
+        return get_mode(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

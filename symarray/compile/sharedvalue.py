@@ -48,7 +48,9 @@ class SharedVariable(Variable):
         #: an expression applied after each call unless ``no_default_updates``
         self.default_update: Variable | None = None
 
-    def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
+    def get_value(
+        self, borrow: bool = False, return_internal_type: bool = False
+    ) -> Any:
         """The current value (a copy unless ``borrow=True``)."""
         value = self.container.value
         return value if borrow else copy.deepcopy(value)

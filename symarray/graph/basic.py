@@ -326,19 +326,20 @@ class Apply:
                 f"{self.op}: clone_with_new_inputs got {len(inputs)} inputs, "
                 f"expected {self.nin}"
             )
-        same = all(a.type == b.type for a, b in zip(inputs, self.inputs))
+        same = all(a.type == b.type for a, b in zip(inputs, self.inputs, strict=False))
         if same or strict:
             if not same:
+                pairs = zip(inputs, self.inputs, strict=True)
                 inputs = [
                     _strict_input(self, k, new, old)
-                    for k, (new, old) in enumerate(zip(inputs, self.inputs))
+                    for k, (new, old) in enumerate(pairs)
                 ]
             node = self.clone()
             node.inputs = list(inputs)
             return node
         node = self.op.make_node(*inputs)
         node.tag = _copy_tag(self.tag)
-        for new, old in zip(node.outputs, self.outputs):
+        for new, old in zip(node.outputs, self.outputs, strict=False):
             new.tag.site = old.tag.site
         return node
 
@@ -359,7 +360,7 @@ def _strict_input(node: Apply, k: int, new: Variable, old: Variable) -> Variable
             f"type {new.type} (strict clone: the output types must not change); "
             "cast or reshape the replacement, or rebuild non-strictly"
         )
-    return converted  # type: ignore[no-any-return]
+    return converted
 
 
 class Op:
@@ -382,10 +383,26 @@ class Op:
         return tuple(getattr(self, p) for p in self.__props__)
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._props() == other._props()  # type: ignore[attr-defined]
+        if self is other:
+            return True
+        if type(self) is not type(other):
+            return False
+        return self._props() == other._props()
 
     def __hash__(self) -> int:
-        return hash((type(self), self._props()))
+        # ops are immutable, so the hash is computed once (merging and kernel
+        # caches hash every node's op many times)
+        try:
+            return self.__dict__["_cached_hash"]
+        except KeyError:
+            h = self.__dict__["_cached_hash"] = hash((type(self), self._props()))
+            return h
+
+    def __getstate__(self) -> dict[str, Any]:
+        # hashes of types differ between processes: never pickle the cache
+        state = dict(self.__dict__)
+        state.pop("_cached_hash", None)
+        return state
 
     def __str__(self) -> str:
         if not self.__props__:
@@ -426,7 +443,7 @@ class Op:
     def grad(self, inputs: list[Variable], output_grads: list[Variable]) -> list[Any]:
         raise NotImplementedError(f"{type(self).__name__} has no gradient")
 
-    def L_op(
+    def L_op(  # noqa: N802 - Theano's name
         self,
         inputs: list[Variable],
         outputs: list[Variable],
@@ -434,7 +451,9 @@ class Op:
     ) -> list[Any]:
         return self.grad(inputs, output_grads)
 
-    def R_op(self, inputs: list[Variable], eval_points: list[Any]) -> list[Any]:
+    def R_op(  # noqa: N802 - Theano's name
+        self, inputs: list[Variable], eval_points: list[Any]
+    ) -> list[Any]:
         raise NotImplementedError(f"{type(self).__name__} has no R_op")
 
     def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
@@ -459,5 +478,5 @@ def _compute_test_value(node: Apply) -> None:
         return
     storage: list[list[Any]] = [[None] for _ in node.outputs]
     node.op.perform(node, values, storage)
-    for out, cell in zip(node.outputs, storage):
+    for out, cell in zip(node.outputs, storage, strict=False):
         out.tag.test_value = cell[0]

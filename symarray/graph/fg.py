@@ -10,14 +10,23 @@ to it and are told about every change through callbacks:
 ``on_prune(fg, node, reason)``, ``on_change_input(fg, node, i, old, new,
 reason)``, and ``validate(fg)`` (raise to veto a change).
 
-Key decision: every callback is local to the change, so a sequence of
-rewrites costs time proportional to what it touches, never to the graph.
+Key decisions:
+
+* Every callback is local to the change, so a sequence of rewrites costs
+  time proportional to what it touches, never to the graph.
+* A node leaves the graph (``on_prune``) as soon as none of its outputs is
+  read; constants leave with their last reader.  Inputs stay.
+* Changes are all-or-nothing: a replacement is imported (and checked for
+  free variables) before anything is rewired, and ``replace_all_validate``
+  restores the exact graph when a feature's ``validate`` vetoes.
+* ``check_integrity`` recomputes everything from the outputs and compares;
+  tests call it after random replacement sequences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from symarray.errors import MissingInputError, SymarrayError
 from symarray.graph.basic import Apply, Constant, Variable
@@ -31,7 +40,7 @@ from symarray.graph.traversal import (
 __all__ = ["FunctionGraph", "InconsistencyError", "Feature", "Validator", "Supervisor",
            "ReplacementDidNotRemoveError"]
 
-ClientNode = Union[Apply, Literal["output"]]
+ClientNode = Apply | Literal["output"]
 Client = tuple[ClientNode, int]
 
 
@@ -167,9 +176,11 @@ class FunctionGraph:
             return
         where = f" (read by {user.op})" if user is not None else ""
         site = f"; it was created at {var.tag.site}" if var.tag.site else ""
+        shown = ", ".join(str(i) for i in self.inputs[:10])
+        more = f", ... ({len(self.inputs)} in all)" if len(self.inputs) > 10 else ""
         raise MissingInputError(
             f"the outputs depend on {var}{where}, which is not among the inputs "
-            f"{self.inputs}{site}; pass it as an input or replace it with givens"
+            f"[{shown}{more}]{site}; pass it as an input or replace it with givens"
         )
 
     # -- structure -----------------------------------------------------
@@ -314,7 +325,7 @@ class FunctionGraph:
         if node == "output":
             self.outputs[i] = new_var
         else:
-            node.inputs[i] = new_var  # type: ignore[union-attr]
+            node.inputs[i] = new_var
         self.clients[new_var].append((node, i))
         self._remove_client(old, (node, i), reason)
         self._callback("on_change_input", node, i, old, new_var, reason)
@@ -453,7 +464,8 @@ class FunctionGraph:
         if len(order) != len(self.apply_nodes):
             # nodes that no output reaches cannot exist; this is a bug guard
             missing = self.apply_nodes.difference(order)
-            order.extend(io_toposort(self.inputs, [o for n in missing for o in n.outputs]))
+            outs = [o for n in missing for o in n.outputs]
+            order.extend(io_toposort(self.inputs, outs))
         return order
 
     def check_integrity(self) -> None:
@@ -469,7 +481,8 @@ class FunctionGraph:
             lost = set(nodes).difference(self.apply_nodes)
             raise InconsistencyError(
                 f"apply_nodes is wrong: {len(extra)} unreachable node(s) kept "
-                f"{list(extra)[:3]}, {len(lost)} needed node(s) missing {list(lost)[:3]}"
+                f"{list(extra)[:3]}, {len(lost)} needed node(s) missing "
+                f"{list(lost)[:3]}"
             )
         expected: dict[Variable, list[Client]] = {v: [] for v in self.inputs}
         for node in nodes:
@@ -517,7 +530,9 @@ class FunctionGraph:
     ) -> tuple[FunctionGraph, dict[Any, Any]]:
         equiv = clone_get_equiv(self.inputs, self.outputs, copy_orphans=False)
         fg = FunctionGraph(
-            [equiv[i] for i in self.inputs], [equiv[o] for o in self.outputs], clone=False
+            [equiv[i] for i in self.inputs],
+            [equiv[o] for o in self.outputs],
+            clone=False,
         )
         fg.update_mapping = dict(self.update_mapping)
         if check_integrity:

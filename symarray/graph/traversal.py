@@ -178,15 +178,17 @@ def _clone_get_equiv(
         for i in node.inputs:
             if i not in equiv:
                 # an orphan: a constant or an input not listed
-                equiv[i] = i.clone() if (copy_orphans and isinstance(i, Constant)) else i
+                copy = copy_orphans and isinstance(i, Constant)
+                equiv[i] = i.clone() if copy else i
             new_inputs.append(equiv[i])
         new_node = node.clone_with_new_inputs(new_inputs, strict=False)
         equiv[node] = new_node
-        for old, new in zip(node.outputs, new_node.outputs):
+        for old, new in zip(node.outputs, new_node.outputs, strict=False):
             equiv.setdefault(old, new)
     for out in outputs:
         if out not in equiv:
-            equiv[out] = out.clone() if (copy_orphans and isinstance(out, Constant)) else out
+            copy = copy_orphans and isinstance(out, Constant)
+            equiv[out] = out.clone() if copy else out
     return equiv
 
 
@@ -203,7 +205,9 @@ def clone(
 
 def clone_replace(
     output: Any,
-    replace: Mapping[Variable, Variable] | Iterable[tuple[Variable, Variable]] | None = None,
+    replace: Mapping[Variable, Variable]
+    | Iterable[tuple[Variable, Variable]]
+    | None = None,
     rebuild_strict: bool = True,
 ) -> Any:
     """Clone ``output`` (a variable or a list) with some variables replaced.
@@ -230,7 +234,7 @@ def clone_replace(
         new_inputs = [memo.get(i, i) for i in node.inputs]
         new_node = node.clone_with_new_inputs(new_inputs, strict=rebuild_strict)
         memo[node] = new_node
-        for old_out, new_out in zip(node.outputs, new_node.outputs):
+        for old_out, new_out in zip(node.outputs, new_node.outputs, strict=False):
             memo.setdefault(old_out, new_out)
     result = [memo.get(o, o) for o in outputs]
     return result[0] if isinstance(output, Variable) else result
@@ -286,7 +290,7 @@ def get_scalar_constant_value(v: Any, max_recur: int = 10) -> Any:
         if data.size == 1:
             return data.reshape(())
         if data.size > 1 and (data == data.flat[0]).all():
-            return data.flat[0].reshape(()) if hasattr(data.flat[0], "reshape") else data.flat[0]
+            return np.asarray(data.flat[0])
         raise NotScalarConstantError(f"{v} holds {data.size} values, not one")
     if v.owner is not None and max_recur > 0:
         hook = getattr(v.owner.op, "scalar_constant_value", None)

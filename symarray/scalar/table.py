@@ -44,6 +44,13 @@ def _sigmoid(x: Any) -> Any:
     return expit(x)
 
 
+def _tri_gamma(x: Any) -> Any:
+    # polygamma(1, x): the derivative of psi
+    from scipy.special import polygamma
+
+    return polygamma(1, x)
+
+
 def _int_div(a: Any, b: Any) -> Any:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.floor_divide(a, b)
@@ -178,6 +185,7 @@ ROWS: list[ScalarRow] = [
     _row("gammaln", 1, "scipy.special:gammaln", "float", "lgamma({0})",
          complex_ok=False),
     _row("psi", 1, "scipy.special:psi", "float", "digamma({0})", complex_ok=False),
+    _row("tri_gamma", 1, _tri_gamma, "float", "trigamma({0})", complex_ok=False),
     # complex parts
     _row("real", 1, np.real, "abs", "creal({0})"),
     _row("imag", 1, np.imag, "abs", "cimag({0})"),

@@ -12,6 +12,11 @@ Shape arguments are ints or 0-d integer variables (see
 :func:`symarray.tensor.shape_ops.shape_entries`); constant lengths give the
 output a static shape.  Default dtypes follow Theano: ``zeros``, ``ones``,
 ``empty`` and ``eye`` use ``config.floatX``.
+
+Gradients sum the copies a broadcast made (:func:`sum_to`, which shares
+Elemwise's rule: static length-1 dimensions are summed, and dimensions of
+unknown length are summed at run time if they turn out to be 1).  Shape
+arguments get no gradient.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from symarray.tensor.shape_ops import (
     as_int_scalar,
     as_variable,
     dims,
+    grad_like,
+    is_float,
     mul_entries,
     reshape,
     shape_entries,
@@ -52,6 +59,10 @@ __all__ = [
 ]
 
 
+def _grad_dtype(x: Any) -> str:
+    return str(x.dtype) if is_float(x) else dtype_of(config.floatX)
+
+
 def _dtype(dtype: Any) -> str:
     return dtype_of(config.floatX if dtype is None else dtype)
 
@@ -68,6 +79,26 @@ def _shape_infer(node: Apply, first: int) -> tuple[Any, ...]:
     return tuple(
         s if s is not None else v for s, v in zip(static, lengths, strict=True)
     )
+
+
+def sum_to(g: Any, x: Any) -> Any:
+    """Gradient ``g`` of something ``x`` was broadcast into, summed back to x.
+
+    Sums the leading dimensions ``x`` lacks and those where ``x`` has length
+    1 (statically, or at run time where its length is unknown); the result
+    has ``x``'s dtype and static lengths.
+    """
+    from symarray.tensor.elemwise_grad import reduce_to_input
+    from symarray.tensor.reduction import sum as tsum
+
+    lead = g.ndim - x.ndim
+    if lead:
+        g = tsum(g, axis=list(range(lead)))
+    return grad_like(reduce_to_input(g, x), x)
+
+
+def _no_grads(inputs: Sequence[Any]) -> list[Any]:
+    return [None] * len(inputs)
 
 
 # -- Alloc, AllocEmpty, TensorCopy -------------------------------------------
@@ -110,6 +141,18 @@ class Alloc(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [_shape_infer(node, 1)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # each element of value was copied to many places: sum them back
+        value = inputs[0]
+        gv = sum_to(output_grads[0], value) if is_float(outputs[0]) else None
+        return [gv] + [None] * (len(inputs) - 1)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        if eval_points[0] is None or not is_float(inputs[0]):
+            return [None]
+        return [self(cast(eval_points[0], inputs[0].dtype), *inputs[1:])]
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         value = var.owner.inputs[0]  # type: ignore[union-attr]
@@ -233,6 +276,13 @@ class AllocEmpty(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [_shape_infer(node, 0)]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return _no_grads(inputs)  # only lengths: nothing to differentiate
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
     def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
         return False
 
@@ -257,6 +307,17 @@ class TensorCopy(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        (x,) = inputs
+        return [grad_like(output_grads[0], x) if is_float(x) else None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        (x,), (ex,) = inputs, eval_points
+        if ex is None or not is_float(x):
+            return [None]
+        return [self(cast(ex, x.dtype))]
 
 
 _tensor_copy = TensorCopy()
@@ -304,6 +365,19 @@ class BroadcastTo(Op):
         static = node.outputs[0].type.shape
         return [tuple(s if s is not None else v
                       for s, v in zip(static, node.inputs[1:], strict=True))]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # like Alloc: a broadcast element's gradient is the sum of its copies
+        x = inputs[0]
+        gx = sum_to(output_grads[0], x) if is_float(x) else None
+        return [gx] + [None] * (len(inputs) - 1)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x = inputs[0]
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), *inputs[1:])]
 
 
 def _broadcast_static(
@@ -425,6 +499,33 @@ class ARange(Op):
         length = cast(ceil(true_div(sub(stop, start), step)), "int64")
         return [(maximum(length, 0),)]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # out[k] = start + k * step; stop only sets the length (zero gradient)
+        from symarray.tensor.reduction import sum as tsum
+
+        (gz,), (out,) = output_grads, outputs
+        zeros = [zeros_like(i, dtype=_grad_dtype(i)) for i in inputs]
+        if not is_float(out):
+            return zeros
+        k = ARange(self.dtype)(0, shape_i(out, 0), 1)
+        grads = [tsum(gz), zeros[1], tsum(gz * k)]
+        return [g if is_float(i) else z
+                for g, i, z in zip(grads, inputs, zeros, strict=True)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        out = self(*inputs)
+        if not is_float(out):
+            return [None]
+        e_start, _, e_step = eval_points
+        tangent = zeros_like(out)
+        if e_start is not None:
+            tangent = tangent + cast(e_start, self.dtype)
+        if e_step is not None:
+            k = ARange(self.dtype)(0, shape_i(out, 0), 1)
+            tangent = tangent + k * cast(e_step, self.dtype)
+        return [cast(tangent, self.dtype)]
+
 
 def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Any:
     """Evenly spaced values in ``[start, stop)`` (``np.arange``).
@@ -474,6 +575,13 @@ class Eye(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [_shape_infer(node, 0)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return _no_grads(inputs)  # integer arguments only
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
 
 
 def eye(n: Any, m: Any = None, k: Any = 0, dtype: Any = None) -> Any:
@@ -601,6 +709,38 @@ class Repeat(Op):
             shp[where] = switch(eq(r_shape[0], as_variable(length)), total,
                                 mul(as_variable(length), total))
         return [tuple(shp)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # each element's gradient is the sum over its repeated copies
+        x, r = inputs
+        if not is_float(x):
+            return [None, None]
+        gz = output_grads[0]
+        axis = 0 if self.axis is None else self.axis
+        lengths = [mul_entries(dims(x))] if self.axis is None else dims(x)
+        if r.ndim == 0:  # equal counts: split the axis into (n, r) and sum r
+            from symarray.tensor.reduction import sum as tsum
+
+            split = [*lengths[:axis], lengths[axis], r, *lengths[axis + 1:]]
+
+            g = tsum(reshape(gz, split), axis=axis + 1)
+        else:  # counts per element: add each copy into its source (a segment sum)
+            from symarray.tensor.subtensor import getitem
+            from symarray.tensor.subtensor_inc import inc_subtensor
+
+            src = Repeat(0)(arange(as_variable(lengths[axis])), r)
+            zeros = alloc(np.zeros((), dtype=x.dtype), *lengths)
+            g = inc_subtensor(getitem(zeros, (slice(None),) * axis + (src,)), gz)
+        if self.axis is None:
+            g = reshape(g, dims(x))
+        return [grad_like(g, x), None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x, r = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), r)]
 
 
 def _repeat_static(length: int | None, r: Any) -> int | None:

@@ -15,6 +15,10 @@ Key decisions:
 * Contracted lengths are checked at build time when static, with both
   shapes and a hint to transpose, and again at run time.
 * ``x @ y`` is ``T.dot(x, y)`` (Theano's meaning).
+* Gradients follow from bilinearity (``d(a.b) = da.b + a.db``), each cast
+  to its input's dtype; integer inputs get none.  Matmul's gradient sums
+  over the batch axes an input lacks or has with static length 1; like
+  Elemwise's, it assumes no other axis was stretched at run time.
 """
 
 from __future__ import annotations
@@ -75,6 +79,55 @@ def _typed(result: Any, node: Apply) -> np.ndarray[Any, Any]:
     return np.asarray(result, dtype=node.outputs[0].type.dtype)
 
 
+# -- gradient helpers ---------------------------------------------------------
+
+
+def _is_float(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+def _as_dtype(g: Any, dtype: str) -> Any:
+    from symarray.tensor.elemwise import cast
+
+    return g if g.dtype == dtype else cast(g, dtype)
+
+
+def _swap_last(x: Any) -> Any:
+    """``x`` with its last two axes swapped."""
+    n = x.ndim
+    return dimshuffle(x, list(range(n - 2)) + [n - 1, n - 2])
+
+
+def _bilinear_grads(op: Op, inputs: list[Any], outputs: list[Any],
+                    ga: Any, gb: Any) -> list[Any]:
+    """Gradients of a product's inputs: each cast to its input's dtype, or
+    None for integer inputs (``ga``/``gb`` are callables building the graph)."""
+    a, b = inputs
+    if not _is_float(outputs[0]):
+        return [None, None]
+    return [_as_dtype(ga(), a.dtype) if _is_float(a) else None,
+            _as_dtype(gb(), b.dtype) if _is_float(b) else None]
+
+
+def _bilinear_rop(op: Op, inputs: list[Any], eval_points: list[Any]) -> list[Any]:
+    """Tangent of a product ``op(a, b)``: ``op(da, b) + op(a, db)``."""
+    a, b = inputs
+    ea, eb = (e if e is not None and _is_float(x) else None
+              for e, x in zip(eval_points, inputs, strict=True))
+    dtype = _out_dtype(a, b)
+    if np.dtype(dtype).kind not in "fc":
+        return [None]
+    terms = []
+    if ea is not None:
+        terms.append(op(_as_dtype(ea, a.dtype), b))
+    if eb is not None:
+        terms.append(op(a, _as_dtype(eb, b.dtype)))
+    if not terms:
+        return [None]
+    total = terms[0] if len(terms) == 1 else ELEMWISE_OPS["add"](*terms)
+    return [_as_dtype(total, dtype)]
+
+
 class Dot(Op):
     """``np.dot`` of two vectors or matrices (vector . vector is 0-d)."""
 
@@ -104,6 +157,28 @@ class Dot(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         sa, sb = input_shapes
         return [tuple(sa[:-1]) + tuple(sb[1:])]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # out = a . b:  da = gz . b^T,  db = a^T . gz  (vectors: outer / scale)
+        mul = ELEMWISE_OPS["mul"]
+        a, b = inputs
+        (gz,) = output_grads
+
+        def ga() -> Any:
+            if a.ndim == 1:
+                return mul(gz, b) if b.ndim == 1 else _dot(b, gz)
+            return outer(gz, b) if b.ndim == 1 else _dot(gz, _swap_last(b))
+
+        def gb() -> Any:
+            if b.ndim == 1:
+                return mul(gz, a) if a.ndim == 1 else _dot(_swap_last(a), gz)
+            return outer(a, gz) if a.ndim == 1 else _dot(_swap_last(a), gz)
+
+        return _bilinear_grads(self, inputs, outputs, ga, gb)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return _bilinear_rop(self, inputs, eval_points)
 
 
 _dot = Dot()
@@ -167,6 +242,40 @@ class TensorDot(Op):
         sa, sb = input_shapes
         return [tuple(s for i, s in enumerate(sa) if i not in self.axes[0])
                 + tuple(s for i, s in enumerate(sb) if i not in self.axes[1])]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # da: contract gz with b over b's free axes, then put a's axes in order
+        # (the result holds a's free axes, then a's contracted axes in the
+        # order of their partners in b); db likewise
+        a, b = inputs
+        (gz,) = output_grads
+        a_ax, b_ax = self.axes
+        a_free = [i for i in range(a.ndim) if i not in a_ax]
+        b_free = [i for i in range(b.ndim) if i not in b_ax]
+        nfa = len(a_free)
+        gz_b = list(range(nfa, nfa + len(b_free)))
+
+        def ga() -> Any:
+            res = tensordot(gz, b, [gz_b, b_free])
+            order = sorted(b_ax)
+            pos = {i: k for k, i in enumerate(a_free)}
+            pairs = zip(a_ax, b_ax, strict=True)
+            pos.update({i: nfa + order.index(j) for i, j in pairs})
+            return dimshuffle(res, [pos[i] for i in range(a.ndim)])
+
+        def gb() -> Any:
+            res = tensordot(a, gz, [a_free, list(range(nfa))])
+            order = sorted(a_ax)
+            pos = {j: len(a_ax) + k for k, j in enumerate(b_free)}
+            pairs = zip(a_ax, b_ax, strict=True)
+            pos.update({j: order.index(i) for i, j in pairs})
+            return dimshuffle(res, [pos[j] for j in range(b.ndim)])
+
+        return _bilinear_grads(self, inputs, outputs, ga, gb)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return _bilinear_rop(self, inputs, eval_points)
 
 
 def _axes_pair(axes: Any, a_ndim: int, b_ndim: int, offset: int,
@@ -328,6 +437,36 @@ class BatchedDot(Op):
         batch = node.outputs[0].type.shape[0]
         return [(sa[0] if batch is None else batch,) + tuple(sa[1:-1]) + tuple(sb[2:])]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # Dot's rules slice by slice: da[i] = gz[i] . b[i]^T, db[i] = a[i]^T . gz[i]
+        mul = ELEMWISE_OPS["mul"]
+        a, b = inputs
+        (gz,) = output_grads
+
+        def ga() -> Any:
+            if a.ndim == 2:
+                if b.ndim == 2:
+                    return mul(dimshuffle(gz, (0, "x")), b)
+                return _batched_dot(b, gz)
+            if b.ndim == 2:
+                return mul(dimshuffle(gz, (0, 1, "x")), dimshuffle(b, (0, "x", 1)))
+            return _batched_dot(gz, _swap_last(b))
+
+        def gb() -> Any:
+            if b.ndim == 2:
+                if a.ndim == 2:
+                    return mul(dimshuffle(gz, (0, "x")), a)
+                return _batched_dot(_swap_last(a), gz)
+            if a.ndim == 2:
+                return mul(dimshuffle(a, (0, 1, "x")), dimshuffle(gz, (0, "x", 1)))
+            return _batched_dot(_swap_last(a), gz)
+
+        return _bilinear_grads(self, inputs, outputs, ga, gb)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return _bilinear_rop(self, inputs, eval_points)
+
 
 _batched_dot = BatchedDot()
 
@@ -397,6 +536,38 @@ class BatchedTensorDot(Op):
         sa, sb = input_shapes
         batch = node.outputs[0].type.shape[0]
         return [(sa[0] if batch is None else batch,) + self._free(sa, sb)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # TensorDot's rule with the batch axis carried along in front
+        a, b = inputs
+        (gz,) = output_grads
+        a_ax, b_ax = self.axes
+        a_free = [i for i in range(1, a.ndim) if i not in a_ax]
+        b_free = [i for i in range(1, b.ndim) if i not in b_ax]
+        nfa = len(a_free)
+
+        def ga() -> Any:
+            gz_b = list(range(1 + nfa, 1 + nfa + len(b_free)))
+            res = BatchedTensorDot((gz_b, b_free))(gz, b)
+            order = sorted(b_ax)
+            pos = {0: 0, **{i: 1 + k for k, i in enumerate(a_free)}}
+            pairs = zip(a_ax, b_ax, strict=True)
+            pos.update({i: 1 + nfa + order.index(j) for i, j in pairs})
+            return dimshuffle(res, [pos[i] for i in range(a.ndim)])
+
+        def gb() -> Any:
+            res = BatchedTensorDot((a_free, list(range(1, 1 + nfa))))(a, gz)
+            order = sorted(a_ax)
+            pos = {0: 0, **{j: 1 + len(a_ax) + k for k, j in enumerate(b_free)}}
+            pairs = zip(a_ax, b_ax, strict=True)
+            pos.update({j: 1 + order.index(i) for i, j in pairs})
+            return dimshuffle(res, [pos[j] for j in range(b.ndim)])
+
+        return _bilinear_grads(self, inputs, outputs, ga, gb)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return _bilinear_rop(self, inputs, eval_points)
 
 
 def batched_tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
@@ -511,6 +682,47 @@ class Matmul(Op):
             batch.append(cands[0] if len(cands) == 1 else maximum(*cands))
         tail = (sa[-2:-1] if a.ndim > 1 else ()) + (sb[-1:] if b.ndim > 1 else ())
         return [tuple(batch) + tuple(tail)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # with 1-d inputs promoted to matrices: da = gz @ b^T, db = a^T @ gz,
+        # summed over the batch axes each input was broadcast along
+        a, b = inputs
+        (gz,) = output_grads
+        a2 = a if a.ndim > 1 else dimshuffle(a, ("x", 0))
+        b2 = b if b.ndim > 1 else dimshuffle(b, (0, "x"))
+        n_batch = gz.ndim - (a.ndim > 1) - (b.ndim > 1)
+        dims = iter(range(gz.ndim))
+        pattern: list[Any] = [next(dims) for _ in range(n_batch)]
+        pattern.append("x" if a.ndim == 1 else next(dims))
+        pattern.append("x" if b.ndim == 1 else next(dims))
+        gz2 = dimshuffle(gz, pattern)
+
+        def ga() -> Any:
+            g = _unbroadcast(_matmul(gz2, _swap_last(b2)), a2)
+            return g if a.ndim > 1 else dimshuffle(g, (1,))
+
+        def gb() -> Any:
+            g = _unbroadcast(_matmul(_swap_last(a2), gz2), b2)
+            return g if b.ndim > 1 else dimshuffle(g, (0,))
+
+        return _bilinear_grads(self, inputs, outputs, ga, gb)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return _bilinear_rop(self, inputs, eval_points)
+
+
+def _unbroadcast(g: Any, x: Any) -> Any:
+    """Sum ``g`` over the batch axes ``x`` was broadcast along (leading axes
+    ``x`` lacks, and axes of static length 1 in ``x``), so it fits ``x``."""
+    from symarray.tensor.reduction import sum as sum_
+
+    extra = g.ndim - x.ndim
+    if extra:
+        g = sum_(g, axis=list(range(extra)))
+    axes = [d for d in range(x.ndim - 2)
+            if x.type.shape[d] == 1 and g.type.shape[d] != 1]
+    return sum_(g, axis=axes, keepdims=True) if axes else g
 
 
 _matmul = Matmul()

@@ -349,7 +349,9 @@ class DimShuffle(Op):
     def R_op(  # noqa: N802
         self, inputs: list[Variable], eval_points: list[Any]
     ) -> list[Any]:
-        return [None if eval_points[0] is None else self(eval_points[0])]
+        from symarray.tensor.elemwise_grad import dimshuffle_R_op
+
+        return dimshuffle_R_op(self, inputs, eval_points)
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         return get(var.owner.inputs[0])  # type: ignore[union-attr]

@@ -12,6 +12,12 @@ Key decisions:
   unsigned ones in uint64; floats keep their dtype.  ``axis=None`` works on
   the flattened array.
 * ``diagonal`` returns a copy (NumPy's is a read-only view).
+* Gradients: cumsum's is a reversed cumsum; cumprod's is exact with zeros
+  in the input (second-order gradients too, with at most one zero per
+  lane); diff's is its adjoint ``-diff(pad(g))``, applied ``n`` times;
+  ``diagonal``'s writes the gradient onto zeros with ``inc_subtensor`` and
+  ``diag(v)``'s reads a diagonal.  The integer outputs of searchsorted and
+  nonzero have none.
 """
 
 from __future__ import annotations
@@ -71,6 +77,27 @@ def _maximum(a: Any, b: Any) -> Any:
     return maximum(a, b)
 
 
+def _is_float(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+def _reverse(x: Any, axis: int) -> Any:
+    """``x`` reversed along ``axis``."""
+    return x[(slice(None),) * axis + (slice(None, None, -1),)]
+
+
+def _zero(dtype: str) -> Any:
+    from symarray.tensor.basic import constant
+
+    return constant(np.asarray(0, dtype=dtype))
+
+
+def _one(dtype: str) -> Any:
+    from symarray.tensor.basic import constant
+
+    return constant(np.asarray(1, dtype=dtype))
+
+
 def _add(a: Any, b: int) -> Any:
     if isinstance(a, (int, np.integer)):
         return int(a) + b
@@ -125,6 +152,112 @@ class CumOp(Op):
         if self.axis is None:
             return [(_shape_product(input_shapes[0]),)]
         return [tuple(input_shapes[0])]
+
+    def _lanes(self, x: Any) -> tuple[Any, int]:
+        """``x`` as the array the op scans, and the axis it scans along."""
+        from symarray.tensor.shape_ops import flatten
+
+        if self.axis is None:
+            return (x if x.ndim == 1 else flatten(x, 1)), 0
+        return x, self.axis
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        (x,), (y,), (gz,) = inputs, outputs, output_grads
+        if not _is_float(x) or not _is_float(y):
+            return [None]
+        xs, axis = self._lanes(x)
+        if self.mode == "add":
+            g = _rev_cumsum(gz, axis)
+        else:
+            g = _cumprod_grad(xs, y, gz, axis)
+        if self.axis is None and x.ndim != 1:
+            from symarray.tensor.shape_ops import reshape, shape
+
+            g = reshape(g, shape(x), ndim=x.ndim)
+        return [g]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        (x,), (ev,) = inputs, eval_points
+        if ev is None or not _is_float(x):
+            return [None]
+        if self.mode == "add":
+            return [self(ev)]  # linear
+        xs, axis = self._lanes(x)
+        evs, _ = self._lanes(ev)
+        return [_cumprod_tangent(xs, CumOp(axis, "mul")(xs), evs, axis)]
+
+
+def _rev_cumsum(g: Any, axis: int) -> Any:
+    """``out[i] = sum(g[i:])`` along ``axis``: the adjoint of cumsum."""
+    return _reverse(CumOp(axis, "add")(_reverse(g, axis)), axis)
+
+
+class _ZeroSplit:
+    """The lanes of ``x`` along ``axis`` split at their first two zeros.
+
+    ``before``: ahead of the first zero; ``first``: at it; ``between``: past
+    it, before the second.  ``x_safe`` is ``x`` there and 1 elsewhere (safe
+    to divide by); ``y_skip`` the cumulative product with the first zero
+    taken as 1; ``x_z`` the first zero's value per lane (0, but written so
+    that second-order gradients keep their dependence on it).
+    """
+
+    def __init__(self, x: Any, axis: int) -> None:
+        from symarray.tensor.reduction import sum as sum_
+
+        ops = ELEMWISE_OPS
+        eq, switch = ops["eq"], ops["switch"]
+        is_zero = eq(x, 0)
+        zeros_so_far = CumOp(axis, "add")(is_zero)
+        self.before = eq(zeros_so_far, 0)
+        self.first = ops["and_"](is_zero, eq(zeros_so_far, 1))
+        self.between = ops["and_"](ops["invert"](is_zero), eq(zeros_so_far, 1))
+        one, zero = _one(x.dtype), _zero(x.dtype)
+        self.x_safe = switch(ops["or_"](self.before, self.between), x, one)
+        self.y_skip = CumOp(axis, "mul")(switch(self.first, one, x))
+        self.x_z = sum_(switch(self.first, x, zero), axis=axis, keepdims=True)
+
+
+def _cumprod_grad(x: Any, y: Any, gz: Any, axis: int) -> Any:
+    """Gradient of ``y = cumprod(x, axis)``, exact with zeros in ``x``.
+
+    ``dy_i/dx_k = prod(x_j, j <= i, j != k)`` for ``k <= i``.  Ahead of a
+    lane's first zero that is ``y_i / x_k``, so the gradient is
+    ``rev_cumsum(gz * y)_k / x_k``; at the first zero it is
+    ``B_k = rev_cumsum(gz * y_skip)_k``; past it every term holds that zero
+    ``x_z``: the gradient is ``x_z * B_k / x_k`` (0) up to the second zero
+    and 0 from there.  Second-order gradients are exact with up to one zero
+    per lane.
+    """
+    ops = ELEMWISE_OPS
+    mul, switch, true_div = ops["mul"], ops["switch"], ops["true_div"]
+    z = _ZeroSplit(x, axis)
+    ahead = true_div(_rev_cumsum(mul(gz, y), axis), z.x_safe)
+    at_zero = _rev_cumsum(mul(gz, z.y_skip), axis)
+    past = mul(z.x_z, true_div(at_zero, z.x_safe))
+    return switch(z.before, ahead, switch(
+        z.first, at_zero, switch(z.between, past, _zero(x.dtype))))
+
+
+def _cumprod_tangent(x: Any, y: Any, ev: Any, axis: int) -> Any:
+    """Tangent of ``y = cumprod(x, axis)`` along ``ev``, exact with zeros.
+
+    With ``c = cumsum(ev / x)`` over the entries other than the first zero:
+    ahead of the first zero ``dy_i = y_i * c_i``; from it on only the terms
+    holding no zero but ``x_z``'s survive: ``dy_i = y_skip_i * (ev_z + x_z *
+    c_i)`` (``x_z`` is 0; it is there for second-order derivatives).
+    """
+    from symarray.tensor.reduction import sum as sum_
+
+    ops = ELEMWISE_OPS
+    mul, switch = ops["mul"], ops["switch"]
+    z = _ZeroSplit(x, axis)
+    zero = _zero(x.dtype)
+    c = CumOp(axis, "add")(switch(z.first, zero, ops["true_div"](ev, z.x_safe)))
+    ev_z = sum_(switch(z.first, ev, zero), axis=axis, keepdims=True)
+    past = mul(z.y_skip, ops["add"](ev_z, mul(z.x_z, c)))
+    return switch(z.before, mul(y, c), past)
 
 
 def cumsum(x: Any, axis: int | None = None) -> Any:
@@ -187,6 +320,34 @@ class Diff(Op):
         shape = list(input_shapes[0])
         shape[self.axis] = _maximum(_add(shape[self.axis], -self.n), 0)
         return [tuple(shape)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # diff is linear; its adjoint maps g to -diff([0, g, 0]), n times
+        from symarray.tensor.alloc import alloc, zeros_like
+        from symarray.tensor.join import concatenate
+        from symarray.tensor.shape_ops import shape_i
+
+        (x,), (gz,) = inputs, output_grads
+        if not _is_float(x):
+            return [None]
+        length = x.type.shape[self.axis]
+        if length is not None and length < self.n:
+            return [zeros_like(x)]  # every output difference is empty
+        g = gz
+        for _ in range(self.n):
+            dims = [1 if d == self.axis else shape_i(g, d) for d in range(g.ndim)]
+            pad = alloc(_zero(g.dtype), *dims)
+            padded = concatenate([pad, g, pad], axis=self.axis)
+            g = ELEMWISE_OPS["neg"](Diff(1, self.axis)(padded))
+        if length is None and self.n:
+            # an input shorter than n gives n zeros here; keep its length
+            g = g[(slice(None),) * self.axis + (slice(None, shape_i(x, self.axis)),)]
+        return [g]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        ev = eval_points[0]
+        return [None if ev is None or not _is_float(inputs[0]) else self(ev)]
 
 
 def diff(x: Any, n: int = 1, axis: int = -1) -> Any:
@@ -253,6 +414,34 @@ class ExtractDiag(Op):
         rest = tuple(s for i, s in enumerate(shp) if i not in (self.axis1, self.axis2))
         return [rest + (_diag_len(shp[self.axis1], shp[self.axis2], self.offset),)]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # scatter gz onto the diagonal of zeros shaped like x: build the zeros
+        # with the two diagonal axes last (so the diagonal is the last axis of
+        # zeros[..., rows, cols], as in gz), then move the axes back
+        from symarray.tensor.alloc import alloc, arange
+        from symarray.tensor.elemwise import dimshuffle
+        from symarray.tensor.shape_ops import shape_i
+        from symarray.tensor.subtensor_inc import inc_subtensor
+
+        (x,), (gz,) = inputs, output_grads
+        if not _is_float(x):
+            return [None]
+        a1, a2 = self.axis1, self.axis2
+        rest = [d for d in range(x.ndim) if d not in (a1, a2)]
+        zeros = alloc(_zero(x.dtype), *[shape_i(x, d) for d in rest + [a1, a2]])
+        k = arange(shape_i(gz, gz.ndim - 1))
+        rows, cols = _add(k, max(-self.offset, 0)), _add(k, max(self.offset, 0))
+        key = (slice(None),) * len(rest) + (rows, cols)
+        g = inc_subtensor(zeros[key], gz)
+        pos = {d: i for i, d in enumerate(rest)}
+        pos.update({a1: len(rest), a2: len(rest) + 1})
+        return [dimshuffle(g, [pos[d] for d in range(x.ndim)])]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        ev = eval_points[0]
+        return [None if ev is None or not _is_float(inputs[0]) else self(ev)]
+
 
 def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
     """The diagonal of ``x`` over ``axis1`` and ``axis2``, as ``np.diagonal``.
@@ -292,6 +481,16 @@ class AllocDiag(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         side = _add(input_shapes[0][0], abs(self.offset))
         return [(side, side)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # the adjoint of writing v onto a diagonal is reading that diagonal
+        (v,), (gz,) = inputs, output_grads
+        return [ExtractDiag(self.offset, 0, 1)(gz) if _is_float(v) else None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        ev = eval_points[0]
+        return [None if ev is None or not _is_float(inputs[0]) else self(ev)]
 
 
 def diag(v: Any, k: int = 0) -> Any:
@@ -355,6 +554,13 @@ class SearchsortedOp(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [tuple(input_shapes[1])]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None] * len(inputs)  # integer positions: piecewise constant
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
 
 def searchsorted(x: Any, v: Any, side: str = "left", sorter: Any = None) -> Any:
     """Where to insert ``v`` into the sorted vector ``x``, as ``np.searchsorted``.
@@ -395,6 +601,13 @@ class NonzeroOp(Op):
 
         count = sum_(ELEMWISE_OPS["neq"](node.inputs[0], 0), dtype="int64")
         return [(count,)] * node.inputs[0].ndim
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]  # integer indices: piecewise constant
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None] * inputs[0].ndim
 
 
 def nonzero(a: Any, return_matrix: bool = False) -> Any:

@@ -30,6 +30,8 @@ from symarray.tensor.shape_ops import (
     as_variable,
     dims,
     flatten,
+    grad_like,
+    is_float,
     reshape,
     shape_padaxis,
     shape_padleft,
@@ -115,6 +117,26 @@ class Join(Op):
             else:
                 out.append(input_shapes[0][d])
         return [tuple(out)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # cut the gradient along the axis into pieces the inputs' lengths
+        if not is_float(outputs[0]):
+            return [None] * len(inputs)
+        axis = self.axis % outputs[0].ndim
+        sizes = shape_vector([dims(t)[axis] for t in inputs])
+        pieces = Split(len(inputs), axis)(output_grads[0], sizes)
+        pieces = pieces if isinstance(pieces, list) else [pieces]
+        return [grad_like(p, t) if is_float(t) else None
+                for p, t in zip(pieces, inputs, strict=True)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.alloc import zeros_like
+
+        if not is_float(inputs[0]):
+            return [None]
+        return [self(*[zeros_like(t) if e is None else cast(e, t.dtype)
+                       for t, e in zip(inputs, eval_points, strict=True)])]
 
 
 def _axis_value(axis: Any) -> int:
@@ -308,6 +330,26 @@ class Split(Op):
             shp[axis] = size
             out.append(tuple(shp))
         return out
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # join the pieces' gradients (zeros for pieces without one)
+        from symarray.tensor.alloc import zeros_like
+
+        x = inputs[0]
+        if not is_float(x):
+            return [None, None]
+        gs = [zeros_like(o) if g is None else cast(g, x.dtype)
+              for g, o in zip(output_grads, outputs, strict=True)]
+        g = Join(self.axis)(*gs) if len(gs) > 1 else gs[0]
+        return [grad_like(g, x), None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x, sizes = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None] * self.n_splits
+        out = self(cast(eval_points[0], x.dtype), sizes)
+        return out if isinstance(out, list) else [out]
 
 
 def _known_sizes(sizes: Any) -> list[int] | None:

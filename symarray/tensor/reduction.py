@@ -23,6 +23,12 @@ Key decisions:
   and the input shape.
 * The number of reduced elements in ``mean``/``var`` comes from the static
   shape when known and from ``shape_i`` otherwise.
+* Gradients: ``max``/``min`` give the output gradient to every entry equal
+  to the extreme (all tied entries get it in full, as Theano) and their
+  R_op is the adjoint (tied tangents summed); ``prod``'s is exact with
+  zeros (see :class:`Prod`); ``all``/``any``/``argmax``/``argmin`` have
+  none (None); ``logsumexp`` stops the gradient at its shift ``max(x)``,
+  which the value does not depend on, so it is finite for huge inputs.
 * ``T.sum``, ``T.max``, ``T.all``... shadow Python's builtins in this module
   (Theano's names); the module uses ``builtins.any`` where it means Python's.
 """
@@ -36,6 +42,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from symarray.errors import AxisError, DtypeError, EmptyReductionError
+from symarray.gradient import disconnected_grad
 from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.tensor.basic import as_tensor_variable, constant
 from symarray.tensor.elemwise import cast, dimshuffle
@@ -115,6 +122,14 @@ def _keepdims(out: Any, ndim: int, axes: Sequence[int]) -> Any:
     return dimshuffle(out, pattern)
 
 
+def _is_float(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+def _as_dtype(x: Any, dtype: str) -> Any:
+    return x if x.dtype == dtype else cast(x, dtype)
+
+
 def _reduced_shape(shape: Sequence[Any], axes: Sequence[int]) -> tuple[Any, ...]:
     return tuple(s for i, s in enumerate(shape) if i not in axes)
 
@@ -189,7 +204,7 @@ def _as_axis_tuple(axis: Any) -> tuple[int, ...]:
 class _CAReduceDtype(CAReduce):
     """A reduction with an output dtype and an accumulator dtype (sum, prod)."""
 
-    __props__ = ("axis", "dtype", "acc_dtype")
+    __props__: ClassVar[tuple[str, ...]] = ("axis", "dtype", "acc_dtype")
 
     def __init__(self, axis: Any = None, dtype: Any = None,
                  acc_dtype: Any = None) -> None:
@@ -231,31 +246,84 @@ class Sum(_CAReduceDtype):
     def reduce(self, x: np.ndarray[Any, Any], axis: tuple[int, ...]) -> Any:
         return np.sum(x, axis=axis, dtype=self.acc_dtype)
 
-    def L_op(self, inputs: list[Any], outputs: list[Any],
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         # d sum(x) / dx = 1: broadcast the output gradient back over the axes
-        import symarray.tensor as T
+        from symarray.tensor.alloc import alloc
 
         (x,), (gz,) = inputs, output_grads
-        if not x.dtype.startswith(("float", "complex")):
+        if not _is_float(x) or not _is_float(outputs[0]):
             return [None]
-        axes = self.axis if self.axis is not None else tuple(range(x.ndim))
-        kept = iter(range(gz.ndim))
-        pattern = ["x" if d in axes else next(kept) for d in range(x.ndim)]
-        g = T.alloc(T.dimshuffle(gz, pattern), *[T.shape_i(x, d) for d in range(x.ndim)])
-        return [T.cast(g, x.dtype)]
+        g = alloc(_keepdims(gz, x.ndim, self.axis),  # type: ignore[arg-type]
+                  *[shape_i(x, d) for d in range(x.ndim)])
+        return [_as_dtype(g, x.dtype)]
 
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:
-        return [None if eval_points[0] is None else self(eval_points[0])]
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # linear: d sum(x) = sum(dx)
+        (x,), (ev,) = inputs, eval_points
+        if ev is None or not _is_float(x) or np.dtype(self.dtype).kind not in "fc":
+            return [None]
+        return [self(_as_dtype(ev, x.dtype))]
 
 
 class Prod(_CAReduceDtype):
-    """Product over axes (``T.prod``)."""
+    """Product over axes (``T.prod``).
 
+    The gradient is exact with zeros in the input, as Theano's: where a
+    reduced group holds no zero, ``d prod / dx_i = prod / x_i``; where it
+    holds exactly one, only that entry gets a gradient (the product of the
+    others); with two or more, the gradient is zero.  Second-order
+    gradients are exact with at most one zero per group.  With
+    ``no_zeros_in_input=True`` the cheaper ``prod / x`` is used everywhere.
+    """
+
+    __props__ = ("axis", "dtype", "acc_dtype", "no_zeros_in_input")
     name = "prod"
+
+    def __init__(self, axis: Any = None, dtype: Any = None, acc_dtype: Any = None,
+                 no_zeros_in_input: bool = False) -> None:
+        super().__init__(axis, dtype, acc_dtype)
+        self.no_zeros_in_input = bool(no_zeros_in_input)
 
     def reduce(self, x: np.ndarray[Any, Any], axis: tuple[int, ...]) -> Any:
         return np.prod(x, axis=axis, dtype=self.acc_dtype)
+
+    def _partials(self, x: Any) -> Any:
+        """``d prod(x) / dx`` shaped like ``x`` (in ``x``'s dtype)."""
+        ops = ELEMWISE_OPS
+        axes: tuple[int, ...] = self.axis  # type: ignore[assignment]
+        if self.no_zeros_in_input:
+            whole = prod(x, axes, dtype=x.dtype, keepdims=True)
+            return ops["true_div"](whole, x)
+        eq, switch, true_div = ops["eq"], ops["switch"], ops["true_div"]
+        zero = constant(np.asarray(0, dtype=x.dtype))
+        is_zero = eq(x, 0)
+        n_zeros = sum(is_zero, axes, keepdims=True)
+        x_nz = switch(is_zero, constant(np.asarray(1, dtype=x.dtype)), x)
+        # the product of the nonzero entries of each group
+        p_nz = prod(x_nz, axes, dtype=x.dtype, keepdims=True)
+        # with one zero x_z, the others get p_nz / x * x_z: 0, written so that
+        # its own derivative in x_z (second-order gradients) is kept
+        x_z = sum(switch(is_zero, x, zero), axes, keepdims=True)
+        one_zero = switch(is_zero, p_nz, ops["mul"](true_div(p_nz, x_nz), x_z))
+        return switch(eq(n_zeros, 0), true_div(p_nz, x_nz),
+                      switch(eq(n_zeros, 1), one_zero, zero))
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        (x,), (gz,) = inputs, output_grads
+        if not _is_float(x) or not _is_float(outputs[0]):
+            return [None]
+        gz_b = _keepdims(gz, x.ndim, self.axis)  # type: ignore[arg-type]
+        return [_as_dtype(ELEMWISE_OPS["mul"](gz_b, self._partials(x)), x.dtype)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # d prod = sum(d prod / dx * dx) over the reduced axes
+        (x,), (ev,) = inputs, eval_points
+        if ev is None or not _is_float(x) or np.dtype(self.dtype).kind not in "fc":
+            return [None]
+        terms = ELEMWISE_OPS["mul"](self._partials(x), _as_dtype(ev, x.dtype))
+        return [_as_dtype(sum(terms, self.axis), self.dtype)]  # type: ignore[arg-type]
 
 
 class _NoIdentity(CAReduce):
@@ -267,6 +335,30 @@ class _NoIdentity(CAReduce):
         if x.size == 0 and axis and builtins.any(x.shape[a] == 0 for a in axis):
             raise _empty_error(self, x.shape, axis)
         return type(self).numpy_fn(x, axis=axis)
+
+    def _mask(self, x: Any, out: Any) -> Any:
+        """True at the entries equal to the extreme of their group (ties too)."""
+        axes: tuple[int, ...] = self.axis  # type: ignore[assignment]
+        return ELEMWISE_OPS["eq"](x, _keepdims(out, x.ndim, axes))
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # Theano's rule: every entry equal to the extreme gets the full gradient
+        # (with ties, each tied entry gets it; the sum over them is not 1)
+        (x,), (out,), (gz,) = inputs, outputs, output_grads
+        if not _is_float(x):
+            return [None]
+        gz_b = _keepdims(gz, x.ndim, self.axis)  # type: ignore[arg-type]
+        return [_as_dtype(ELEMWISE_OPS["mul"](self._mask(x, out), gz_b), x.dtype)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # the adjoint of L_op: the tangents of the extreme entries (summed if tied)
+        (x,), (ev,) = inputs, eval_points
+        if ev is None or not _is_float(x):
+            return [None]
+        out = self(x)
+        picked = ELEMWISE_OPS["mul"](self._mask(x, out), _as_dtype(ev, x.dtype))
+        return [_as_dtype(sum(picked, self.axis), x.dtype)]
 
 
 class Max(_NoIdentity):
@@ -283,28 +375,36 @@ class Min(_NoIdentity):
     numpy_fn = staticmethod(np.min)
 
 
-class All(CAReduce):
-    """True where every reduced element is nonzero (``T.all``)."""
-
-    name = "all"
+class _BoolReduce(CAReduce):
+    """A reduction to bool (all, any): piecewise constant, so no gradient."""
 
     def output_dtype(self, dtype: str) -> str:
         return "bool"
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
+
+class All(_BoolReduce):
+    """True where every reduced element is nonzero (``T.all``)."""
+
+    name = "all"
 
     def reduce(self, x: np.ndarray[Any, Any], axis: tuple[int, ...]) -> Any:
         return np.all(x, axis=axis)
 
 
-class AnyReduce(CAReduce):
+class AnyReduce(_BoolReduce):
     """True where some reduced element is nonzero (``T.any``).
 
     Also reachable as ``symarray.tensor.reduction.Any`` (Theano's name).
     """
 
     name = "any"
-
-    def output_dtype(self, dtype: str) -> str:
-        return "bool"
 
     def reduce(self, x: np.ndarray[Any, Any], axis: tuple[int, ...]) -> Any:
         return np.any(x, axis=axis)
@@ -358,6 +458,13 @@ class ArgReduce(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [_reduced_shape(input_shapes[0], self.axis)]  # type: ignore[arg-type]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]  # an integer index: piecewise constant in x
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
 
 class Argmax(ArgReduce):
     """Index of the maximum (``T.argmax``)."""
@@ -409,8 +516,9 @@ def prod(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
          acc_dtype: Any = None, no_zeros_in_input: bool = False) -> Any:
     """Product of ``x`` over ``axis``; dtypes as :func:`sum`.
 
-    ``no_zeros_in_input`` is accepted for Theano compatibility (it only
-    matters for the gradient).
+    ``no_zeros_in_input=True`` promises there are no zeros, so the gradient
+    can use the cheaper ``prod / x`` (with zeros it is still exact without
+    it, see :class:`Prod`).
 
     Examples
     --------
@@ -419,7 +527,8 @@ def prod(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
     >>> float(T.prod(x).eval({x: [2.0, 3.0, 4.0]}))
     24.0
     """
-    return _reduce(Prod, x, axis, keepdims, "prod", dtype=dtype, acc_dtype=acc_dtype)
+    return _reduce(Prod, x, axis, keepdims, "prod", dtype=dtype, acc_dtype=acc_dtype,
+                   no_zeros_in_input=no_zeros_in_input)
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
@@ -620,7 +729,9 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     x = as_tensor_variable(x)
     axes = normalize_axis(axis, x.ndim, "logsumexp")
     m = max(x, axes, keepdims=True)
-    m = switch(isinf(m), 0, m)
+    # the result does not depend on the shift m, so no gradient flows through
+    # it (saves the max's mask; the softmax-shaped gradient stays exact)
+    m = disconnected_grad(switch(isinf(m), 0, m))
     out = add(log(sum(exp(sub(x, m)), axes, keepdims=True)), m)
     if keepdims:
         return out

@@ -234,6 +234,22 @@ def as_variable(e: Entry) -> Any:
     return int64_constant(e) if isinstance(e, int) else e
 
 
+def is_float(x: Any) -> bool:
+    """Does ``x`` (a tensor variable) hold floating-point or complex values?"""
+    return np.dtype(x.dtype).kind in "fc"
+
+
+def grad_like(g: Any, x: Any) -> Any:
+    """``g`` as a gradient for ``x``: ``x``'s dtype and its static lengths."""
+    if g.dtype != x.dtype:
+        g = cast(g, x.dtype)
+    missing = [s if s is not None and gs is None else None
+               for s, gs in zip(x.type.shape, g.type.shape, strict=True)]
+    if any(m is not None for m in missing):
+        g = specify_shape(g, missing)
+    return g
+
+
 def _fmt(shape: Sequence[Any]) -> str:
     text = ", ".join("?" if s is None else str(s) for s in shape)
     return f"({text},)" if len(shape) == 1 else f"({text})"
@@ -284,6 +300,25 @@ class MakeVector(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [(len(node.inputs),)]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # element i of the output is input i: its gradient is gz[i]
+        from symarray.tensor.subtensor import getitem
+
+        (gz,) = output_grads
+        if not is_float(outputs[0]):
+            return [None] * len(inputs)
+        return [grad_like(getitem(gz, k), i) if is_float(i) else None
+                for k, i in enumerate(inputs)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.alloc import zeros_like
+
+        if np.dtype(self.dtype).kind not in "fc":
+            return [None]
+        return [self(*[zeros_like(i) if e is None else e
+                       for i, e in zip(inputs, eval_points, strict=True)])]
+
 
 def make_vector(*items: Any, dtype: Any = None) -> Any:
     """A vector from 0-d values; ``dtype`` defaults to their NumPy upcast."""
@@ -327,6 +362,13 @@ class Shape(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [(node.inputs[0].ndim,)]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]  # the lengths do not depend on the values
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
 
 _shape = Shape()
 
@@ -369,6 +411,13 @@ class Shape_i(Op):  # noqa: N801 (Theano's name)
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [()]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]  # the length does not depend on the values
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         length = var.owner.inputs[0].type.shape[self.i]  # type: ignore[union-attr]
@@ -459,6 +508,20 @@ class SpecifyShape(Op):
             else:
                 out.append(given if given is not None else input_shapes[0][d])
         return [tuple(out)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # identity: the gradient passes through, with the same shape check
+        x, *lengths = inputs
+        if not is_float(x):
+            return [None] * len(inputs)
+        return [self(grad_like(output_grads[0], x), *lengths)] + [None] * len(lengths)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x, *lengths = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), *lengths)]
 
 
 def specify_shape(x: Any, shape: Any) -> Any:
@@ -578,6 +641,21 @@ class Reshape(Op):
                                   maximum(neg(as_variable(mul_entries(entries))), 1))
                 out.append(switch(eq(e, -1), missing, e))
         return [tuple(out)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # the same elements in x's layout: reshape the gradient back
+        x, _ = inputs
+        if not is_float(x):
+            return [None, None]
+        g = Reshape(x.ndim)(output_grads[0], shape_vector(dims(x)))
+        return [grad_like(g, x), None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x, shp = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), shp)]
 
 
 def _reshape_static(
@@ -750,6 +828,18 @@ class Unbroadcast(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [tuple(input_shapes[0])]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # identity; the gradient gets back the static lengths of 1
+        (x,) = inputs
+        return [grad_like(output_grads[0], x) if is_float(x) else None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        (x,), (ex,) = inputs, eval_points
+        if ex is None or not is_float(x):
+            return [None]
+        return [self(cast(ex, x.dtype))]
+
 
 def unbroadcast(x: Any, *axes: int) -> Any:
     """``x`` with the given dimensions no longer broadcastable."""
@@ -821,6 +911,20 @@ class Assert(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # identity for x; the conditions only gate the result
+        x = inputs[0]
+        gx = grad_like(output_grads[0], x) if is_float(x) else None
+        return [gx] + [None] * (len(inputs) - 1)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # the tangent is checked by the same conditions as the value
+        x, *conds = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), *conds)]
 
 
 def assert_op(x: Any, *conditions: Any, msg: str = "Assertion failed") -> Any:

@@ -5,6 +5,9 @@ indices that sort.  ``axis=None`` sorts the flattened array (the output is
 1-d).  ``kind`` is NumPy's: ``'quicksort'`` (the default, not stable),
 ``'mergesort'``/``'stable'`` (equal elements keep their order, which only
 matters for ``argsort``) or ``'heapsort'``.  NaNs sort to the end.
+
+``sort``'s gradient scatters the output gradient back through ``argsort``
+(an ``inc_subtensor``); ``argsort`` has none.
 """
 
 from __future__ import annotations
@@ -68,14 +71,81 @@ class _SortBase(Op):
         return [tuple(input_shapes[0])]
 
 
+def _is_float(x: Any) -> bool:
+    return np.dtype(x.dtype).kind in "fc"
+
+
+def _along_axis(idx: Any, axis: int) -> tuple[Any, ...]:
+    """The key with ``x[key] == np.take_along_axis(x, idx, axis)``.
+
+    Every axis but ``axis`` is indexed by an ``arange`` broadcast along it;
+    ``axis`` by ``idx``.
+    """
+    from symarray.tensor.alloc import arange
+    from symarray.tensor.elemwise import dimshuffle
+    from symarray.tensor.shape_ops import shape_i
+
+    key: list[Any] = []
+    for d in range(idx.ndim):
+        if d == axis:
+            key.append(idx)
+            continue
+        pattern: list[Any] = ["x"] * idx.ndim
+        pattern[d] = 0
+        key.append(dimshuffle(arange(shape_i(idx, d)), pattern))
+    return tuple(key)
+
+
 class SortOp(_SortBase):
-    """Sorted values of ``x`` along ``axis`` (None: flattened)."""
+    """Sorted values of ``x`` along ``axis`` (None: flattened).
+
+    The gradient sends each output gradient back to the input entry that
+    landed there: ``g[argsort(x)] = gz`` along the axis.  Equal entries take
+    the gradients in the order ``argsort`` with the same ``kind`` puts them
+    (sorting is not differentiable at ties; any such split is a subgradient).
+    """
 
     name = "sort"
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = np.sort(inputs[0], axis=self.axis, kind=self.kind)
+
+    def _lanes(self, x: Any) -> tuple[Any, int]:
+        """``x`` as the array sorted along an axis, and that axis."""
+        from symarray.tensor.shape_ops import flatten
+
+        if self.axis is None:
+            return (x if x.ndim == 1 else flatten(x, 1)), 0
+        return x, self.axis
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.tensor.alloc import zeros_like
+        from symarray.tensor.subtensor_inc import inc_subtensor
+
+        (x,), (gz,) = inputs, output_grads
+        if not _is_float(x):
+            return [None]
+        xs, axis = self._lanes(x)
+        order = ArgSortOp(axis, self.kind)(xs)
+        # a permutation, so each entry is written once (inc == set)
+        g = inc_subtensor(zeros_like(xs)[_along_axis(order, axis)], gz)
+        if self.axis is None and x.ndim != 1:
+            from symarray.tensor.shape_ops import reshape, shape
+
+            g = reshape(g, shape(x), ndim=x.ndim)
+        return [g]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # the tangents permuted like the values: ev[argsort(x)] along the axis
+        (x,), (ev,) = inputs, eval_points
+        if ev is None or not _is_float(x):
+            return [None]
+        xs, axis = self._lanes(x)
+        evs, _ = self._lanes(ev)
+        order = ArgSortOp(axis, self.kind)(xs)
+        return [evs[_along_axis(order, axis)]]
 
 
 class ArgSortOp(_SortBase):
@@ -88,6 +158,13 @@ class ArgSortOp(_SortBase):
                 output_storage: list[list[Any]]) -> None:
         out = np.argsort(inputs[0], axis=self.axis, kind=self.kind)
         output_storage[0][0] = np.asarray(out, dtype="int64")
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None]  # integer positions: piecewise constant
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
 
 
 def _check_order(order: Any, what: str) -> None:

@@ -671,6 +671,18 @@ class Subtensor(Op):
         return [symbolic_out_shape(layout, x.type.shape, input_shapes[0], index_vars,
                                    input_shapes[1:])]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # gradient: zeros shaped like x with gz added at the index
+        from symarray.tensor.subtensor_inc import IncSubtensor, index_grad
+
+        return index_grad(IncSubtensor(self.idx_list), inputs, output_grads)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.subtensor_inc import index_rop
+
+        return index_rop(self, inputs, eval_points)
+
     def scalar_constant_value(self, var: Any, get: Any) -> Any:
         """``x.shape[i]`` for a static length, and constants indexed by constants."""
         node = var.owner

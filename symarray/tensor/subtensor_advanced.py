@@ -58,6 +58,13 @@ class CountNonzero(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [()]
 
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None] * len(inputs)  # an integer count: no gradient
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
+
 
 count_nonzero_scalar = CountNonzero()
 
@@ -100,6 +107,13 @@ class SliceLength(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [()]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        return [None] * len(inputs)  # an integer count: no gradient
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         values = [get(v) for v in var.owner.inputs]  # type: ignore[union-attr]
@@ -153,6 +167,18 @@ class AdvancedSubtensor1(Op):
         out = static_shape_of(node.outputs[0])
         dims = [i_shape[0], *x_shape[1:]]
         return [fill_static(out, dims)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # repeated indices accumulate (AdvancedIncSubtensor1 is np.add.at)
+        from symarray.tensor.subtensor_inc import AdvancedIncSubtensor1, index_grad
+
+        return index_grad(AdvancedIncSubtensor1(), inputs, output_grads)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.subtensor_inc import index_rop
+
+        return index_rop(self, inputs, eval_points)
 
 
 advanced_subtensor1 = AdvancedSubtensor1()
@@ -212,6 +238,18 @@ class AdvancedSubtensor(Op):
                                       index_vars, input_shapes[1:])
         out = static_shape_of(node.outputs[0])
         return [fill_static(out, inferred)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # repeated indices accumulate (AdvancedIncSubtensor is np.add.at)
+        from symarray.tensor.subtensor_inc import AdvancedIncSubtensor, index_grad
+
+        return index_grad(AdvancedIncSubtensor(self.idx_list), inputs, output_grads)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.subtensor_inc import index_rop
+
+        return index_rop(self, inputs, eval_points)
 
 
 def advanced_subtensor(x: Any, *key: Any) -> Any:

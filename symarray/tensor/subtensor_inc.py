@@ -20,6 +20,13 @@ with repeated indices keeps the last value, as NumPy does.  Each op has
 ``set_instead_of_inc`` and ``inplace`` props: out of place (the default)
 ``perform`` copies ``x`` first; in place it overwrites ``x``
 (``destroy_map = {0: [0]}``), which the inplace rewrites arrange.
+
+Gradients: ``inc`` passes ``gz`` to ``x`` and ``gz[idx]`` (summed over the
+dimensions ``y`` was broadcast along) to ``y``; ``set`` zeroes ``gz`` at the
+index for ``x``, and when an advanced index may repeat an element only the
+value written last gets a gradient (a mask computed from the index, skipped
+for constant indices without repeats).  :func:`index_grad` is the gradient
+of the reading ops: ``gz`` added into zeros at the index.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from symarray.errors import DtypeError, IndexingError, RankError, ShapeMismatchError
-from symarray.graph.basic import Apply, Op, Variable
+from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.tensor.basic import as_tensor_variable, constant
 from symarray.tensor.subtensor import (
     Idx,
@@ -148,6 +155,74 @@ class _WriteOp(Op):
         static = static_shape_of(node.outputs[0])
         return [fill_static(static, input_shapes[0])]
 
+    # -- gradients --------------------------------------------------------
+    # Subclasses say how to read x[idx] (``_reader``) and how to build the
+    # same write with other flags (``_variant``).
+
+    def _reader(self) -> Op:
+        raise NotImplementedError
+
+    def _variant(self, set_instead_of_inc: bool) -> _WriteOp:
+        raise NotImplementedError
+
+    def _may_repeat(self, x: Any, idx: Sequence[Any]) -> bool:
+        """Can two elements of x[idx] be the same element of x?"""
+        return False
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        # inc: out = x + scatter(y), so gx = gz and gy = gz[idx].
+        # set: x's values at idx are overwritten (gx = gz with idx zeroed) and
+        # a y value overwritten by a later repeat of its index gets nothing.
+        from symarray.tensor.alloc import sum_to
+        from symarray.tensor.elemwise import cast
+        from symarray.tensor.shape_ops import grad_like, is_float
+
+        x, y, *idx = inputs
+        rest: list[Any] = [None] * len(idx)
+        if not is_float(x):
+            return [None, None, *rest]
+        gz = output_grads[0]
+        if gz.dtype != x.dtype:
+            gz = cast(gz, x.dtype)
+        gy = self._reader()(gz, *idx)
+        if self.set_instead_of_inc:
+            zero = constant(np.zeros((), dtype=x.dtype))
+            gx = self._variant(True)(gz, zero, *idx)
+            if self._may_repeat(x, idx):
+                gy = gy * self._winners(x, idx, gy)
+        else:
+            gx = gz
+        return [grad_like(gx, x), sum_to(gy, y), *rest]
+
+    def _winners(self, x: Any, idx: Sequence[Any], sub: Any) -> Any:
+        """Mask shaped like ``sub`` (an ``x[idx]``): True where the value
+        written there is the one kept.  Each position writes its own number
+        into a buffer shaped like x; a position wins if it reads it back."""
+        from symarray.tensor.alloc import alloc, arange
+        from symarray.tensor.math import ELEMWISE_OPS
+        from symarray.tensor.shape_ops import as_variable, dims, mul_entries, reshape
+
+        sub_dims = dims(sub)
+        ids = reshape(arange(as_variable(mul_entries(sub_dims))), sub_dims)
+        unset = alloc(np.int64(-1), *[as_variable(n) for n in dims(x)])
+        written = self._variant(True)(unset, ids, *idx)
+        return ELEMWISE_OPS["eq"](self._reader()(written, *idx), ids)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # linear in (x, y): write the y tangent into the x tangent
+        from symarray.tensor.alloc import zeros_like
+        from symarray.tensor.elemwise import cast
+        from symarray.tensor.shape_ops import is_float
+
+        x, y, *idx = inputs
+        ex, ey = eval_points[:2]
+        if (ex is None and ey is None) or not is_float(x):
+            return [None]
+        ex = zeros_like(x) if ex is None else cast(ex, x.dtype)
+        ey = zeros_like(y) if ey is None else cast(ey, y.dtype)
+        return [self._variant(self.set_instead_of_inc)(ex, ey, *idx)]
+
 
 class IncSubtensor(_WriteOp):
     """``x`` with ``x[idx]`` set to / incremented by ``y`` (basic indices).
@@ -193,6 +268,12 @@ class IncSubtensor(_WriteOp):
         view = out[key]  # basic indices never repeat an element
         view += y
 
+    def _reader(self) -> Op:
+        return Subtensor(self.idx_list)
+
+    def _variant(self, set_instead_of_inc: bool) -> _WriteOp:
+        return IncSubtensor(self.idx_list, set_instead_of_inc=set_instead_of_inc)
+
 
 class AdvancedIncSubtensor1(_WriteOp):
     """``x`` with ``x[ilist]`` set to / incremented by ``y``; ``ilist`` an int vector.
@@ -221,6 +302,15 @@ class AdvancedIncSubtensor1(_WriteOp):
         out = self._target(x)
         self._write(out, ilist, y)
         output_storage[0][0] = out
+
+    def _reader(self) -> Op:
+        return AdvancedSubtensor1()
+
+    def _variant(self, set_instead_of_inc: bool) -> _WriteOp:
+        return AdvancedIncSubtensor1(set_instead_of_inc=set_instead_of_inc)
+
+    def _may_repeat(self, x: Any, idx: Sequence[Any]) -> bool:
+        return not _unique_constant(idx[0])
 
 
 class AdvancedIncSubtensor(_WriteOp):
@@ -253,8 +343,73 @@ class AdvancedIncSubtensor(_WriteOp):
         self._write(out, build_key(self.idx_list, inputs[2:]), y)
         output_storage[0][0] = out
 
+    def _reader(self) -> Op:
+        return AdvancedSubtensor(self.idx_list)
+
+    def _variant(self, set_instead_of_inc: bool) -> _WriteOp:
+        return AdvancedIncSubtensor(self.idx_list,
+                                    set_instead_of_inc=set_instead_of_inc)
+
+    def _may_repeat(self, x: Any, idx: Sequence[Any]) -> bool:
+        # one mask, or one constant int array without repeats, writes each
+        # element once; scalar indices do not change that
+        layout = index_layout(self.idx_list, x.type.ndim, [i.type for i in idx])
+        parts = [p for p in layout.fancy if p[0] != "scalar"]
+        if len(parts) != 1:
+            return True
+        kind, _, pos = parts[0]
+        return kind == "array" and not _unique_constant(idx[pos])
+
+
+def _unique_constant(index: Any) -> bool:
+    """Is ``index`` a constant int array whose entries are distinct elements?
+
+    Entries of one sign are compared as they are (-1 and n-1 would be the
+    same element, so mixed signs count as possibly repeated).
+    """
+    if not isinstance(index, Constant):
+        return False
+    data = np.asarray(index.data).reshape(-1)
+    if data.dtype.kind == "b":
+        return True
+    same_sign = bool(np.all(data >= 0) or np.all(data < 0))
+    return same_sign and np.unique(data).size == data.size
+
 
 _INDEXING_OPS = (Subtensor, AdvancedSubtensor1, AdvancedSubtensor)
+
+
+def index_grad(inc_op: Op, inputs: Sequence[Any],
+               output_grads: Sequence[Any]) -> list[Any]:
+    """L_op of an indexing op ``x[idx]``: ``inc_op(zeros_like(x), gz, *idx)``.
+
+    ``inc_op`` is the matching increment op, so repeated advanced indices
+    accumulate; the index inputs get no gradient.
+    """
+    from symarray.tensor.alloc import zeros_like
+    from symarray.tensor.shape_ops import grad_like, is_float
+
+    x, *idx = inputs
+    rest: list[Any] = [None] * len(idx)
+    if not is_float(x):
+        return [None, *rest]
+    gz = output_grads[0]
+    if gz.dtype != x.dtype:
+        from symarray.tensor.elemwise import cast
+
+        gz = cast(gz, x.dtype)
+    return [grad_like(inc_op(zeros_like(x), gz, *idx), x), *rest]
+
+
+def index_rop(op: Op, inputs: Sequence[Any], eval_points: Sequence[Any]) -> list[Any]:
+    """R_op of an indexing op: the tangent indexed the same way (it is linear)."""
+    from symarray.tensor.elemwise import cast
+    from symarray.tensor.shape_ops import is_float
+
+    x, *idx = inputs
+    if eval_points[0] is None or not is_float(x):
+        return [None]
+    return [op(cast(eval_points[0], x.dtype), *idx)]
 
 
 def inc_subtensor(x: Any, y: Any, inplace: bool = False,

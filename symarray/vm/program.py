@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from symarray.graph.basic import Apply, Constant, Variable
 
@@ -77,12 +76,14 @@ def build_program(
         outs = tuple(cell(v) for v in node.outputs)
         node_inputs.append(ins)
         node_outputs.append(outs)
-        thunks.append(make_thunk(node, [cells[i] for i in ins], [cells[i] for i in outs]))
+        thunks.append(
+            make_thunk(node, [cells[i] for i in ins], [cells[i] for i in outs])
+        )
     output_cells = tuple(cell(v) for v in outputs)
 
     keep = set(input_cells) | set(output_cells) | set(constants)
     last_use: dict[int, int] = {}
-    for k, (ins, outs) in enumerate(zip(node_inputs, node_outputs)):
+    for k, (ins, outs) in enumerate(zip(node_inputs, node_outputs, strict=False)):
         for i in ins:
             last_use[i] = k
         for o in outs:

@@ -39,7 +39,7 @@ class PyVM:
     def __call__(self, input_values: Sequence[Any]) -> list[Any]:
         prog = self.program
         cells = prog.cells
-        for c, value in zip(prog.input_cells, input_values):
+        for c, value in zip(prog.input_cells, input_values, strict=False):
             cells[c][0] = value
         free_after = prog.free_after
         k = -1
@@ -66,7 +66,9 @@ class PyVM:
         prog = self.program
         cells = prog.cells
         constants = self._constants
-        which = range(len(cells)) if everything else prog.input_cells + prog.output_cells
+        which: Any = (
+            range(len(cells)) if everything else prog.input_cells + prog.output_cells
+        )
         for c in which:
             if c not in constants:
                 cells[c][0] = None
@@ -99,7 +101,7 @@ def describe_failure(node: Apply, values: Sequence[Any]) -> str:
     from symarray import config
 
     lines = [f"Apply node that caused the error: {node}"]
-    for i, (var, val) in enumerate(zip(node.inputs, values)):
+    for i, (var, val) in enumerate(zip(node.inputs, values, strict=False)):
         shape = getattr(val, "shape", None)
         dtype = getattr(val, "dtype", type(val).__name__)
         strides = getattr(val, "strides", None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symarray as theano
-import symarray.tensor as T
+import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray.compile.io import In, Out
 
 

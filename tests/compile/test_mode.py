@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import symarray as theano
-import symarray.tensor as T
+import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray import config
 from symarray.compile.mode import (
     PREDEFINED_MODES,
@@ -27,6 +27,11 @@ def test_named_modes(name, optimizer):
     assert isinstance(mode, Mode) and mode.optimizer == optimizer
     assert get_mode(name) == mode and get_mode(mode) is mode
     assert get_mode("FAST_COMPILE").linker == "py"
+    from symarray.compile import mode as mode_module
+
+    assert getattr(mode_module, name) == mode
+    with pytest.raises(AttributeError):
+        mode_module.NO_SUCH_MODE  # noqa: B018
 
 
 def test_default_mode_follows_config(monkeypatch):

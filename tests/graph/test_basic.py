@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-import symarray.tensor as T
+import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray import config
 from symarray.errors import SymarrayError
 from symarray.graph.basic import (

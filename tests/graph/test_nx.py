@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-import symarray.tensor as T
+import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray.graph import FunctionGraph, to_networkx
 
 

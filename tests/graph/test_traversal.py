@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import symarray.tensor as T
+import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray.errors import SymarrayError
 from symarray.graph.basic import Apply, Op
 from symarray.graph.traversal import (
@@ -75,7 +75,7 @@ def test_io_toposort_orders_and_detects_cycles():
         io_toposort([x, y], [p])
 
 
-# -- cloning ----------------------------------------------------------------------------
+# -- cloning ---------------------------------------------------------------------------
 def test_clone_get_equiv_copies_nodes_inputs_and_orphans():
     x = T.dvector("x")
     out = T.exp(x) + 1.0
@@ -157,7 +157,7 @@ def test_graph_replace_requires_replaced_variables_in_graph():
     assert len(graph_replace([a, c], [(x, z)])) == 2
 
 
-# -- get_scalar_constant_value -------------------------------------------------------------
+# -- get_scalar_constant_value ---------------------------------------------------------
 def test_scalar_constant_value_of_constants():
     assert get_scalar_constant_value(T.constant(3.5)) == 3.5
     assert get_scalar_constant_value(T.constant(np.full((1, 1), 7))) == 7

@@ -182,6 +182,7 @@ OP_TESTS: dict[str, Case] = {
     "gamma": _u(sp.gamma, Dom(0.5, 4.5, 1, 6), out="float"),
     "gammaln": _u(sp.gammaln, Dom(0.5, 6.0, 1, 9), out="float"),
     "psi": _u(sp.psi, Dom(0.5, 6.0, 1, 9), out="float"),
+    "tri_gamma": _u(lambda x: sp.polygamma(1, x), Dom(0.5, 6.0, 1, 9), out="float"),
     "real": _u(np.real, out="real", complex=True),
     "imag": _u(np.imag, out="real", complex=True),
     "angle": _u(np.angle, out="angle", complex=True),

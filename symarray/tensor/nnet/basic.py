@@ -12,8 +12,10 @@ classes because they need a whole axis at once or an integer gather:
   matrix of probabilities and an integer vector of class indices; its
   gradient is the op :class:`CrossentropyCategorical1HotGrad`.
 
-The three ops define ``L_op`` (their gradients are short and standard); the
-rest get theirs from the elementwise ops they are built from.
+The four ops define ``L_op`` and ``R_op`` (their derivatives are short and
+standard, written with the same ops); the rest get theirs from the
+elementwise ops they are built from.  ``log_softmax``'s gradient uses only
+its (finite) output, so it stays finite for huge inputs.
 
 Everything else (``relu``, ``elu``, ``hard_sigmoid``, ``ultra_fast_sigmoid``,
 ``softsign``, ``binary_crossentropy`` and the probability-matrix form of
@@ -166,6 +168,16 @@ class Softmax(_AxisNormalizer):
         (sm,), (g,) = outputs, output_grads
         return [sm * (g - _sum(g * sm, axis=self.axis, keepdims=True))]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # forward mode: d sm = sm * (dx - sum(sm * dx, axis, keepdims))
+        from symarray.tensor.reduction import sum as _sum
+
+        (x,), (dx,) = inputs, eval_points
+        if dx is None:
+            return [None]
+        sm = self(x)
+        return [sm * (dx - _sum(sm * dx, axis=self.axis, keepdims=True))]
+
 
 class LogSoftmax(_AxisNormalizer):
     """``x - logsumexp(x, axis)``, computed from ``x - max``.
@@ -191,6 +203,16 @@ class LogSoftmax(_AxisNormalizer):
 
         (out,), (g,) = outputs, output_grads
         return [g - ELEMWISE_OPS["exp"](out) * _sum(g, axis=self.axis, keepdims=True)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # forward mode: d log_softmax = dx - sum(softmax * dx, axis, keepdims)
+        from symarray.tensor.reduction import sum as _sum
+
+        (x,), (dx,) = inputs, eval_points
+        if dx is None:
+            return [None]
+        sm = Softmax(self.axis)(x)
+        return [dx - _sum(sm * dx, axis=self.axis, keepdims=True)]
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
@@ -335,6 +357,26 @@ class CrossentropyCategorical1Hot(Op):
         return [crossentropy_categorical_1hot_grad(output_grads[0], coding, labels),
                 None]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        # d out[i] = -d coding[i, y[i]] / coding[i, y[i]] = sum_j A[i, j] d coding[i, j]
+        # with A = the gradient op applied to ones (-1/coding at the labels, else 0)
+        from symarray.tensor.reduction import sum as _sum
+
+        (coding, labels), d_coding = inputs, eval_points[0]
+        if d_coding is None:
+            return [None]
+        a = _label_mask(coding, labels)
+        return [_sum(a * d_coding, axis=1)]
+
+
+def _label_mask(coding: Any, labels: Any) -> Any:
+    """``A[i, j] = -1 / coding[i, y[i]]`` where ``j == y[i]``, else 0."""
+    from symarray.tensor.alloc import ones
+
+    n = coding.shape[0]
+    return crossentropy_categorical_1hot_grad(ones((n,), dtype=coding.dtype), coding,
+                                              labels)
+
 
 class CrossentropyCategorical1HotGrad(Op):
     """Gradient of :class:`CrossentropyCategorical1Hot` wrt ``coding_dist``.
@@ -374,6 +416,33 @@ class CrossentropyCategorical1HotGrad(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return [tuple(input_shapes[1])]
+
+    # With A = _label_mask(coding, y) (-1/c at the labels, 0 elsewhere) the
+    # output is g[:, None] * A, and d A / d c = A ** 2 at the labels, so
+    #   d out / d g  -> sum(G * A, axis=1)
+    #   d out / d c  -> G * A ** 2 * g[:, None]
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802 - Theano's name
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.tensor.reduction import sum as _sum
+
+        g, coding, labels = inputs
+        (gz,) = output_grads
+        a = _label_mask(coding, labels)
+        g_col = g.dimshuffle(0, "x")
+        return [_sum(gz * a, axis=1), gz * a * a * g_col, None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        g, coding, labels = inputs
+        dg, d_coding = eval_points[0], eval_points[1]
+        if dg is None and d_coding is None:
+            return [None]
+        a = _label_mask(coding, labels)
+        terms = []
+        if dg is not None:
+            terms.append(dg.dimshuffle(0, "x") * a)
+        if d_coding is not None:
+            terms.append(g.dimshuffle(0, "x") * a * a * d_coding)
+        return [terms[0] if len(terms) == 1 else terms[0] + terms[1]]
 
 
 crossentropy_categorical_1hot = CrossentropyCategorical1Hot()
