@@ -18,6 +18,7 @@ from symarray.compile import (
     get_mode,
     shared,
 )
+from symarray.gradient import Lop, Rop, grad, hessian, jacobian, verify_grad
 from symarray.graph import (
     Apply,
     Constant,
@@ -28,7 +29,6 @@ from symarray.graph import (
     clone_replace,
     graph_inputs,
 )
-from symarray.gradient import Lop, Rop, grad, hessian, jacobian, verify_grad
 from symarray.updates import OrderedUpdates
 
 __version__ = "0.1.0"

@@ -69,7 +69,7 @@ def check_against_numpy(
         fn = sa.function(list(inputs), outs, mode=sa.Mode(linker=linker),
                          on_unused_input="ignore")
         got = fn(*values)
-        for var, g, e in zip(outs, got, expected_list):
+        for var, g, e in zip(outs, got, expected_list, strict=True):
             assert_allclose_typed(g, e, dtype if dtype is not None else var.dtype)
 
 
@@ -105,9 +105,9 @@ def check_infer_shape(
         assert got == expected, (
             f"{node.op}: infer_shape gave {got}, perform gave {expected}"
         )
-        for o, r in zip(new_node.outputs, real):
+        for o, r in zip(new_node.outputs, real, strict=True):
             assert np.ndim(r) == o.ndim, f"{node.op}: rank {np.ndim(r)} != {o.ndim}"
-            for s, n in zip(o.type.shape, np.shape(r)):
+            for s, n in zip(o.type.shape, np.shape(r), strict=True):
                 assert s is None or s == n, (
                     f"{node.op}: static shape {o.type.shape} but perform gave "
                     f"{np.shape(r)}"

@@ -149,7 +149,7 @@ def test_flag_descriptors() -> None:
     [
         ("floatX", "float32", "float32"),
         ("floatX", " float16 ", "float16"),
-        ("mode", "DebugMode", "DebugMode"),
+        ("mode", "FAST_COMPILE", "FAST_COMPILE"),
         ("mode", "FAST_COMPILE", "FAST_COMPILE"),
         ("linker", "c|py_nogc", "c|py_nogc"),
         ("linker", "cvm", "cvm"),
@@ -341,8 +341,8 @@ def test_change_flags_context_restores() -> None:
 
 def test_change_flags_restores_on_exception() -> None:
     before = config.mode
-    with pytest.raises(RuntimeError), config.change_flags(mode="DebugMode"):
-        assert config.mode == "DebugMode"
+    with pytest.raises(RuntimeError), config.change_flags(mode="FAST_COMPILE"):
+        assert config.mode == "FAST_COMPILE"
         raise RuntimeError("boom")
     assert config.mode == before
 
@@ -502,7 +502,7 @@ def test_default_rc_file_in_home(tmp_path: pathlib.Path) -> None:
 
 
 def test_env_wins_over_rc_and_later_rc_wins(tmp_path: pathlib.Path) -> None:
-    first = write_rc(tmp_path / "a", "[global]\nfloatX = float32\nmode = DebugMode\n")
+    first = write_rc(tmp_path / "a", "[global]\nfloatX = float32\nmode = Mode\n")
     second = write_rc(tmp_path / "b", "[global]\nmode = FAST_COMPILE\n")
     rc_list = os.pathsep.join([str(first), str(tmp_path / "missing"), str(second)])
     values = dump_flags(tmp_path, SYMARRAYRC=rc_list, SYMARRAY_FLAGS="floatX=float16")

@@ -24,6 +24,7 @@ import pytest
 import symarray as sa
 import symarray.tensor as T  # noqa: N812
 from symarray import gradient
+from symarray._jacobian import JacobianLoop
 from symarray.gradient import (
     ROP_FALLBACK_OPS,
     DisconnectedInputError,
@@ -526,11 +527,51 @@ def test_jacobian_of_scalar_is_grad():
     np.testing.assert_allclose(sa.function([x], jac)(np.array([1.0, 2.0])), [2.0, 4.0])
 
 
-def test_jacobian_needs_one_static_side():
+def _numeric_jacobian(fn, xv, eps=1e-6):
+    cols = [(fn(xv + eps * e) - fn(xv - eps * e)) / (2 * eps)
+            for e in np.eye(xv.size).reshape(xv.size, *xv.shape)]
+    return np.stack(cols, axis=-1).reshape(np.shape(fn(xv)) + xv.shape)
+
+
+def test_jacobian_with_no_static_size_loops_at_run_time():
     x = T.dvector("x")
-    with pytest.raises(NotImplementedError, match="T.specify_shape"):
-        jacobian(T.tanh(x), x)
-    # specify_shape lifts it
+    w = sa.shared(np.array([1.0, 2.0, 3.0]), name="w")
+    y = T.tanh(x * w) * x.sum()
+    jac = jacobian(y, x)
+    assert isinstance(jac.owner.op, JacobianLoop)
+    xv = np.array([0.1, 0.2, 0.3])
+    got = sa.function([x], jac)(xv)
+    np.testing.assert_allclose(got, _numeric_jacobian(sa.function([x], y), xv),
+                               rtol=1e-6)
+    # its shape is inferred without running the loop
+    assert list(sa.function([x], jac.shape)(xv)) == [3, 3]
+    # a different length at run time works too
+    xv4 = np.linspace(0.1, 0.4, 4)
+    w.set_value(np.ones(4))
+    assert sa.function([x], jac)(xv4).shape == (4, 4)
+
+
+def test_jacobian_loop_of_a_matrix_expression_and_empty_input():
+    x = T.dmatrix("x")
+    y = T.exp(x).sum(axis=1)
+    fn = sa.function([x], jacobian(y, x))
+    xv = np.arange(6.0).reshape(2, 3) / 10
+    np.testing.assert_allclose(
+        fn(xv), _numeric_jacobian(sa.function([x], y), xv), rtol=1e-6)
+    assert fn(np.zeros((0, 3))).shape == (0, 0, 3)
+
+
+def test_hessian_of_a_vector_of_unknown_length():
+    x = T.dvector("x")
+    cost = (x ** 3).sum() + x.prod()
+    fn = sa.function([x], hessian(cost, x))
+    xv = np.array([0.5, 1.5, 2.0])
+    gfn = sa.function([x], T.grad(cost, x))
+    np.testing.assert_allclose(fn(xv), _numeric_jacobian(gfn, xv), rtol=1e-5)
+
+
+def test_jacobian_static_wrt_uses_forward_mode():
+    x = T.dvector("x")
     xs = T.specify_shape(x, (3,))
     jac = sa.function([x], jacobian(T.tanh(xs), xs))(np.zeros(3))
     np.testing.assert_allclose(jac, np.eye(3))

@@ -100,15 +100,19 @@ def _round_half_to_even(x: Any) -> Any:
     return np.round(x)
 
 
-def _errstate(fn: Any) -> Any:
-    """Wrap a NumPy function so domain errors give NaN/inf silently."""
+class _errstate:  # noqa: N801 - used like a decorator
+    """A NumPy function whose domain errors give NaN/inf silently.
 
-    def wrapped(*args: Any) -> Any:
+    A class rather than a closure so that ops built from it pickle.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.__name__ = getattr(fn, "__name__", "fn")
+
+    def __call__(self, *args: Any) -> Any:
         with np.errstate(all="ignore"):
-            return fn(*args)
-
-    wrapped.__name__ = getattr(fn, "__name__", "fn")
-    return wrapped
+            return self.fn(*args)
 
 
 def _row(name: str, nin: int, numpy: Any, rule: str = "upcast", c: str | None = None,

@@ -6,25 +6,6 @@ and ``T.nnet``.  Each submodule holds one family of ops; this package
 re-exports them all.
 """
 
-from symarray.graph.traversal import NotScalarConstantError, get_scalar_constant_value
-from symarray.tensor.basic import *  # noqa: F403
-from symarray.tensor.type import TensorType, dtype_of
-from symarray.tensor.variable import TensorConstant, TensorVariable
-from symarray.tensor.elemwise import *  # noqa: F403
-from symarray.tensor.math import *  # noqa: F403
-from symarray.tensor.shape_ops import *  # noqa: F403
-from symarray.tensor.alloc import *  # noqa: F403
-from symarray.tensor.join import *  # noqa: F403
-from symarray.tensor.reduction import *  # noqa: F403
-from symarray.tensor.blas import *  # noqa: F403
-from symarray.tensor.extra_ops import *  # noqa: F403
-from symarray.tensor.sort import *  # noqa: F403
-from symarray.tensor.subtensor import *  # noqa: F403
-from symarray.tensor.subtensor_advanced import *  # noqa: F403
-from symarray.tensor.subtensor_inc import *  # noqa: F403
-from symarray.tensor import nnet  # noqa: E402
-from symarray.tensor.nnet import *  # noqa: F403
-
 from symarray.gradient import (  # noqa: E402
     Lop,
     Rop,
@@ -33,3 +14,21 @@ from symarray.gradient import (  # noqa: E402
     jacobian,
     verify_grad,
 )
+from symarray.graph.traversal import NotScalarConstantError, get_scalar_constant_value
+from symarray.tensor import nnet  # noqa: E402
+from symarray.tensor.alloc import *  # noqa: F403
+from symarray.tensor.basic import *  # noqa: F403
+from symarray.tensor.blas import *  # noqa: F403
+from symarray.tensor.elemwise import *  # noqa: F403
+from symarray.tensor.extra_ops import *  # noqa: F403
+from symarray.tensor.join import *  # noqa: F403
+from symarray.tensor.math import *  # noqa: F403
+from symarray.tensor.nnet import *  # noqa: F403
+from symarray.tensor.reduction import *  # noqa: F403
+from symarray.tensor.shape_ops import *  # noqa: F403
+from symarray.tensor.sort import *  # noqa: F403
+from symarray.tensor.subtensor import *  # noqa: F403
+from symarray.tensor.subtensor_advanced import *  # noqa: F403
+from symarray.tensor.subtensor_inc import *  # noqa: F403
+from symarray.tensor.type import TensorType, dtype_of
+from symarray.tensor.variable import TensorConstant, TensorVariable

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from symarray.graph.basic import Constant, Variable
+from symarray.graph.basic import Constant, Variable, _copy_tag
 
 __all__ = ["TensorVariable", "TensorConstant", "_TensorMethods"]
 
@@ -326,4 +326,6 @@ class TensorConstant(_TensorMethods, Constant):
         self.weak = weak
 
     def clone(self, name: str | None = None) -> TensorConstant:
-        return TensorConstant(self.type, self.data, name or self.name, self.weak)
+        cp = TensorConstant(self.type, self.data, name or self.name, self.weak)
+        cp.tag = _copy_tag(self.tag)  # keeps the creation site
+        return cp
