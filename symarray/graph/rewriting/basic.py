@@ -32,7 +32,7 @@ import difflib
 import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 from symarray.errors import UnknownRewriteError
 from symarray.graph.basic import Apply, Op, Variable
@@ -61,9 +61,7 @@ BASE_TAGS: frozenset[str] = frozenset(PHASES) | {
 }
 
 #: what a node rewriter returns
-Replacements = Union[
-    Sequence[Union[Variable, None]], dict[Variable, Variable], None, bool
-]
+Replacements = Sequence[Variable | None] | dict[Variable, Variable] | None | bool
 RewriteFn = Callable[[Any, Apply], Replacements]
 
 
@@ -87,13 +85,14 @@ class NodeRewriter:
     def __init__(self, fn: RewriteFn, tracks: Iterable[type[Op] | Op] | None,
                  name: str | None = None) -> None:
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", type(self).__name__)
+        self.name: str = name or str(getattr(fn, "__name__", type(self).__name__))
         if tracks is None:
             self.tracks: tuple[type[Op] | Op, ...] | None = None
         else:
             self.tracks = tuple(tracks)
             for t in self.tracks:
-                if not (isinstance(t, Op) or (isinstance(t, type) and issubclass(t, Op))):
+                is_class = isinstance(t, type) and issubclass(t, Op)
+                if not (isinstance(t, Op) or is_class):
                     raise TypeError(
                         f"node_rewriter {self.name}: tracks must hold Op classes or Op "
                         f"instances, got {t!r}; pass None to see every node"
@@ -103,7 +102,7 @@ class NodeRewriter:
                     f"node_rewriter {self.name}: tracks is empty, so it would never "
                     "run; pass None to see every node"
                 )
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def transform(self, fgraph: Any, node: Apply) -> Replacements:
         """Return the replacements for ``node`` (or None)."""

@@ -49,6 +49,7 @@ from symarray.graph.rewriting.basic import (
     RewriteRegistry,
 )
 from symarray.graph.rewriting.merge import MergeFeature
+from symarray.graph.traversal import gc_paused
 
 __all__ = [
     "RewriterStats",
@@ -203,17 +204,29 @@ class RewritePipeline:
         stats = RewriteStats()
         verify = VERIFY_REWRITES if self.verify is None else self.verify
         attached = [f for f in fgraph.features if isinstance(f, MergeFeature)]
+        touched = _Touched() if verify else None
+        if touched is not None:
+            fgraph.attach_feature(touched)
+        with gc_paused():  # rewriting makes no garbage cycles worth collecting
+            self._run(fgraph, stats, attached, touched)
+        fgraph.rewrite_stats = stats  # type: ignore[attr-defined]
+        return stats
+
+    def _run(self, fgraph: FunctionGraph, stats: RewriteStats,
+             attached: Sequence[Feature], touched: _Touched | None) -> None:
         try:
             for phase in self.phases:
                 self._run_phase(fgraph, phase, stats)
-                if verify:
-                    verify_graph(fgraph, f"after the {phase.name} phase")
+                if touched is not None:
+                    nodes = [n for n in touched.nodes if n in fgraph.apply_nodes]
+                    touched.nodes.clear()
+                    verify_graph(fgraph, f"after the {phase.name} phase", nodes)
         finally:
+            if touched is not None:
+                fgraph.remove_feature(touched)
             for feature in fgraph.features:
                 if isinstance(feature, MergeFeature) and feature not in attached:
                     fgraph.remove_feature(feature)
-        fgraph.rewrite_stats = stats  # type: ignore[attr-defined]
-        return stats
 
     def _run_phase(self, fgraph: FunctionGraph, phase: Phase,
                    stats: RewriteStats) -> None:
@@ -271,6 +284,21 @@ class _Worklist(Feature):
             for client, _ in clients.get(out, ()):
                 if isinstance(client, Apply):
                     self.push(client)
+
+
+class _Touched(Feature):
+    """Remembers the nodes rewriting created or changed (for the verifier)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[Apply, None] = {}
+
+    def on_import(self, fgraph: FunctionGraph, node: Apply, reason: str) -> None:
+        self.nodes[node] = None
+
+    def on_change_input(self, fgraph: FunctionGraph, node: Any, i: int,
+                        old: Variable, new: Variable, reason: str) -> None:
+        if isinstance(node, Apply):
+            self.nodes[node] = None
 
 
 class _RewriterIndex:
@@ -385,7 +413,9 @@ def rewrite_to_fixed_point(
     """
     policy = ON_ERROR if on_error is None else on_error
     if policy not in ("warn", "raise", "ignore"):
-        raise ValueError(f"on_error must be 'warn', 'raise' or 'ignore', got {policy!r}")
+        raise ValueError(
+            f"on_error must be 'warn', 'raise' or 'ignore', got {policy!r}"
+        )
     stats = stats if stats is not None else RewriteStats()
     index = _RewriterIndex(rewriters)
     rstats = {id(rw): stats.rewriter(rw.name) for rw in rewriters}
@@ -402,7 +432,11 @@ def rewrite_to_fixed_point(
     nodes, queue, queued = fgraph.apply_nodes, worklist.queue, worklist.queued
     perf = time.perf_counter
     try:
-        while queue:
+        while True:
+            if merger is not None and merger.pending:
+                merged += merger.process()
+            if not queue:
+                break
             node = queue.popleft()
             queued.discard(node)
             if node not in nodes:
@@ -419,7 +453,9 @@ def rewrite_to_fixed_point(
                     outcome = _apply(fgraph, node, rw, result, policy) if result else 0
                 except Exception as err:
                     if policy == "raise":
-                        err.add_note(f"while rewriting {node} with {rw.name}")
+                        note = getattr(err, "add_note", None)  # Python >= 3.11
+                        if note is not None:
+                            note(f"while rewriting {node} with {rw.name}")
                         raise
                     _rewriter_error(rw, node, f"{type(err).__name__}: {err}", policy)
                     outcome = -1
@@ -432,8 +468,6 @@ def rewrite_to_fixed_point(
                     continue
                 st.applied += 1
                 applied += 1
-                if merger is not None and merger.pending:
-                    merged += merger.process()
                 uses[key] = uses.get(key, 0) + 1
                 if uses[key] >= cap:
                     stopped.add(key)
@@ -521,17 +555,20 @@ def rewrite_graph(fgraph: FunctionGraph, query: RewriteQuery | None = None,
 # -- the verifier ---------------------------------------------------------------
 
 
-def verify_graph(fgraph: FunctionGraph, where: str = "") -> None:
-    """Check every node's output types against a fresh ``make_node``.
+def verify_graph(fgraph: FunctionGraph, where: str = "",
+                 nodes: Iterable[Apply] | None = None) -> None:
+    """Check node output types against a fresh ``make_node``.
 
     A node's outputs must have the types its op's ``make_node`` gives for
     its current inputs (or less specific ones: an input replaced by a
     variable with more static shape information makes ``make_node`` more
     precise).  Raises :class:`~symarray.errors.RewriteVerificationError`
-    naming the node.  Costs one ``make_node`` per node.
+    naming the node.  Checks ``nodes`` (default: every node); costs one
+    ``make_node`` per node.  The pipeline checks the nodes each phase
+    created or changed.
     """
     suffix = f" ({where})" if where else ""
-    for node in fgraph.toposort():
+    for node in fgraph.toposort() if nodes is None else nodes:
         try:
             fresh = node.op.make_node(*node.inputs)
         except Exception as err:

@@ -69,6 +69,8 @@ class MergeFeature(Feature):
         self._node_key: dict[Apply, _NodeKey] = {}
         self._constants: dict[Any, Constant] = {}
         self._pending: deque[tuple[Any, Any]] = deque()
+        #: merges a feature vetoed: not queued again
+        self._refused: set[tuple[Any, Any]] = set()
         #: merges done so far (nodes and constants)
         self.merged = 0
 
@@ -89,6 +91,7 @@ class MergeFeature(Feature):
         self._node_key.clear()
         self._constants.clear()
         self._pending.clear()
+        self._refused.clear()
 
     def on_import(self, fgraph: FunctionGraph, node: Apply, reason: str) -> None:
         self._see_node(node)
@@ -121,7 +124,7 @@ class MergeFeature(Feature):
         other = self._nodes.get(key)
         if other is None or other is node or other not in self.fgraph.apply_nodes:  # type: ignore[union-attr]
             self._nodes[key] = node
-        else:
+        elif (node, other) not in self._refused:
             self._pending.append((node, other))
 
     def _see_constant(self, const: Constant) -> None:
@@ -131,7 +134,7 @@ class MergeFeature(Feature):
         other = self._constants.get(key)
         if other is None or other is const or other not in self.fgraph.variables:  # type: ignore[union-attr]
             self._constants[key] = const
-        else:
+        elif (const, other) not in self._refused:
             self._pending.append((const, other))
 
     # -- merging -----------------------------------------------------------
@@ -163,7 +166,7 @@ class MergeFeature(Feature):
         if keep not in fgraph.variables:
             self._see_constant(const)
             return 0
-        return self._replace(fgraph, [(const, keep)], const)
+        return self._replace(fgraph, [(const, keep)], (const, keep))
 
     def _merge_nodes(self, fgraph: FunctionGraph, node: Apply, keep: Apply) -> int:
         nodes = fgraph.apply_nodes
@@ -181,21 +184,22 @@ class MergeFeature(Feature):
             pairs = list(zip(keep.outputs, node.outputs, strict=True))
         else:
             _log.debug("merge: %s and %s have incompatible output types", node, keep)
+            self._refused.add((node, keep))
             return 0
-        done = self._replace(fgraph, pairs, node)
+        done = self._replace(fgraph, pairs, (node, keep))
         for n in (node, keep):  # the survivor owns the key from now on
             if n in nodes:
                 self._forget(n)
                 self._see_node(n)
         return done
 
-    @staticmethod
-    def _replace(fgraph: FunctionGraph, pairs: list[tuple[Variable, Variable]],
-                 what: Any) -> int:
+    def _replace(self, fgraph: FunctionGraph,
+                 pairs: list[tuple[Variable, Variable]], what: tuple[Any, Any]) -> int:
         try:
             fgraph.replace_all_validate(pairs, reason="merge")
-        except Exception as err:  # a feature vetoed it: keep both
-            _log.debug("merge of %s rolled back: %s", what, err)
+        except Exception as err:  # a feature vetoed it: keep both, for good
+            _log.debug("merge of %s into %s rolled back: %s", *what, err)
+            self._refused.add(what)
             return 0
         return 1
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,7 +46,7 @@ FOLD_SIZE_LIMIT = 1 << 16
 
 @register_rewrite("canonicalize", "fast_run", "fast_compile", "constant_folding")
 @node_rewriter(None)
-def local_constant_folding(fgraph: Any, node: Apply) -> list[Variable] | None:
+def local_constant_folding(fgraph: Any, node: Apply) -> list[Constant] | None:
     """op(c1, c2, ...) -> the constant op's perform computes from them."""
     inputs = node.inputs
     if not inputs:
@@ -57,7 +57,8 @@ def local_constant_folding(fgraph: Any, node: Apply) -> list[Variable] | None:
     op = node.op
     if op.destroy_map or not op.do_constant_folding(fgraph, node):
         return None
-    limit = max(FOLD_SIZE_LIMIT, sum(_size(i.data) for i in inputs))
+    data = [cast(Constant, i).data for i in inputs]
+    limit = max(FOLD_SIZE_LIMIT, sum(_size(d) for d in data))
     estimate = _result_size(fgraph, node)
     if estimate is not None and estimate > limit:
         _log.debug("not folding %s: %d elements (limit %d)", node, estimate, limit)
@@ -66,7 +67,7 @@ def local_constant_folding(fgraph: Any, node: Apply) -> list[Variable] | None:
     try:
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            op.perform(node, [i.data for i in inputs], storage)
+            op.perform(node, data, storage)
     except Exception as err:  # it fails again at run time, at the user's node
         _log.debug("not folding %s: perform raised %s: %s", node,
                    type(err).__name__, err)
@@ -111,10 +112,9 @@ def _result_size(fgraph: Any, node: Apply) -> int | None:
         return total
     if not all(isinstance(i.type, TensorType) for i in node.inputs):
         return None
+    in_shapes = [tuple(np.shape(cast(Constant, i).data)) for i in node.inputs]
     try:
-        shapes = node.op.infer_shape(
-            fgraph, node, [tuple(np.shape(i.data)) for i in node.inputs]  # type: ignore[attr-defined]
-        )
+        shapes = node.op.infer_shape(fgraph, node, in_shapes)
     except Exception:
         return None
     total = 0
