@@ -404,7 +404,7 @@ mode: str
 _add(
     "mode",
     EnumParam(
-        "FAST_RUN", ("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "Mode")
+        "FAST_RUN", ("FAST_RUN", "FAST_COMPILE", "Mode")
     ),
     "default compilation mode of `function()`",
 )
@@ -412,9 +412,11 @@ linker: str
 _add(
     "linker",
     StrParam(
-        "py", validator=LINKERS.__contains__, allowed="one of " + ", ".join(LINKERS)
+        "cvm", validator=LINKERS.__contains__, allowed="one of " + ", ".join(LINKERS)
     ),
-    "default linker (how the graph is run); `_nogc` keeps buffers between calls",
+    "default linker (how the graph is run): `cvm` Cython VM with C kernels, `vm` "
+    "its Python twin, `py` Python VM over `perform` only; `_nogc` keeps buffers "
+    "between calls",
 )
 optimizer: str
 _add(
@@ -450,6 +452,19 @@ _add(
     "optimizer_requiring",
     StrParam(""),
     "colon-separated rewrite tags that every applied rewrite must carry",
+)
+graph_cache: bool
+_add(
+    "graph_cache",
+    BoolParam(True),
+    "compiling a graph already rewritten in this process reuses the rewritten "
+    "graph (an in-process LRU cache keyed by a structural hash)",
+)
+check_rewrites: bool
+_add(
+    "check_rewrites",
+    BoolParam(False),
+    "re-run make_node on every node a rewrite creates and check its output types",
 )
 device: str
 _add(

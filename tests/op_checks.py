@@ -21,7 +21,7 @@ import symarray.tensor as T
 from symarray.graph.basic import Variable
 
 #: linkers every op test runs under (grows as the VM issue lands)
-LINKERS = ("py",)
+LINKERS = ("py", "vm", "cvm", "cvm_nogc")
 
 
 def _tol(dtype: Any) -> tuple[float, float]:

@@ -75,7 +75,7 @@ def dump_flags(tmp_path: pathlib.Path, **env_vars: str) -> dict[str, Any]:
 EXPECTED_DEFAULTS: dict[str, object] = {
     "floatX": "float64",
     "mode": "FAST_RUN",
-    "linker": "py",
+    "linker": "cvm",
     "optimizer": "fast_run",
     "optimizer_including": "",
     "optimizer_excluding": "",

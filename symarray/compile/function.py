@@ -25,6 +25,7 @@ from symarray.compile.mode import REWRITE_PIPELINES, Mode, get_mode
 from symarray.compile.sharedvalue import SharedVariable
 from symarray.errors import UnusedInputError
 from symarray.graph.basic import Constant, Variable
+from symarray.graph.destroyhandler import DestroyHandler
 from symarray.graph.fg import FunctionGraph, Supervisor
 from symarray.graph.traversal import ancestors, clone_replace, gc_paused
 from symarray.updates import OrderedUpdates, UpdateError
@@ -200,7 +201,12 @@ class FunctionMaker:
         protected += [v for v, s in zip(fg_inputs[len(explicit):], self.shared,
                                         strict=True)
                       if s.container not in updated]
+        mutable = [v for v, i in zip(fg_inputs, self.inputs, strict=False)
+                   if i.mutable]
+        self.fgraph.attach_feature(DestroyHandler(mutable))
         self.fgraph.attach_feature(Supervisor(protected))
+        if accept_inplace:
+            self.fgraph.validate()  # the caller's in-place ops must be safe too
         self._rewrite()
         self.schedule = self.fgraph.toposort()
         self.copy_outputs, self.copy_updates = _alias_copies(self)
@@ -494,6 +500,20 @@ class Function:
                 self._ambiguous.add(inp.name)
             names[inp.name] = k
         self._input_names = names
+        self._fast_call = self._fast_path()
+
+    def _fast_path(self) -> Any:
+        """The VM's ``fast_call`` when a plain positional call needs nothing
+        else from this class (no shared values, updates, defaults to fill or
+        outputs to copy), else None.  ``fast_call(args, check)`` returns
+        ``NotImplemented`` for arguments it does not take as they are."""
+        maker = self.maker
+        if (maker.shared or maker.n_updates or maker.input_update_index
+                or maker.copy_outputs or not self._all_positional
+                or maker.output_keys not in ("single", "list")):
+            return None
+        name = "fast_call1" if maker.single_output else "fast_call"
+        return getattr(self.vm, name, None)
 
     @property
     def fgraph(self) -> FunctionGraph:
@@ -589,6 +609,11 @@ class Function:
 
     def __call__(self, *args: Any, output_subset: Sequence[int] | None = None,
                  **kwargs: Any) -> Any:
+        fast = self._fast_call
+        if fast is not None and output_subset is None and not kwargs:
+            result = fast(args, not self.trust_input)
+            if result is not NotImplemented:
+                return result
         maker = self.maker
         if (self.trust_input and not kwargs and self._all_positional
                 and len(args) == len(maker.inputs)):

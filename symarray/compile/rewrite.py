@@ -23,6 +23,7 @@ the tensor rewrites.
 from __future__ import annotations
 
 import symarray.tensor.rewriting  # noqa: F401  (registers the tensor rewrites)
+from symarray.compile import graph_cache
 from symarray.compile.mode import REWRITE_PIPELINES, Mode
 from symarray.graph.fg import FunctionGraph
 from symarray.graph.rewriting import (
@@ -65,7 +66,10 @@ def query_for_mode(mode: Mode) -> RewriteQuery:
 
 def pipeline_for_mode(mode: Mode) -> RewritePipeline:
     """The (cached) pipeline of ``mode``'s query."""
-    query = query_for_mode(mode)
+    return _pipeline(query_for_mode(mode))
+
+
+def _pipeline(query: RewriteQuery) -> RewritePipeline:
     hit = _cache.get(query)
     if hit is not None and hit[0] == REWRITES.version:
         return hit[1]
@@ -75,8 +79,13 @@ def pipeline_for_mode(mode: Mode) -> RewritePipeline:
 
 
 def rewrite_for_mode(fgraph: FunctionGraph, mode: Mode) -> RewriteStats:
-    """Rewrite ``fgraph`` in place as ``mode`` says; stats go to the graph too."""
-    return pipeline_for_mode(mode).run(fgraph)
+    """Rewrite ``fgraph`` in place as ``mode`` says; stats go to the graph too.
+
+    A graph already rewritten with the same query in this process is taken
+    from :mod:`symarray.compile.graph_cache` (``config.graph_cache``).
+    """
+    query = query_for_mode(mode)
+    return graph_cache.rewrite_cached(fgraph, query, _pipeline(query).run)
 
 
 def _register() -> None:

@@ -25,7 +25,7 @@ Key decisions:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from symarray.errors import MissingInputError, SymarrayError
@@ -53,7 +53,13 @@ class ReplacementDidNotRemoveError(InconsistencyError):
 
 
 class Feature:
-    """Base class for FunctionGraph features; every callback is optional."""
+    """Base class for FunctionGraph features; every callback is optional.
+
+    A feature that should follow the graph into ``fgraph.clone()`` defines
+    ``clone()``, returning a fresh feature for the copy, or
+    ``clone_with_equiv(equiv)`` when it refers to variables (``equiv`` maps
+    this graph's variables and nodes to the copy's).
+    """
 
     def on_attach(self, fgraph: FunctionGraph) -> None: ...
 
@@ -98,28 +104,77 @@ class Supervisor(Feature):
     """Vetoes any change after which a node overwrites a protected variable.
 
     ``function`` protects the inputs the caller did not mark ``mutable`` (and
-    shared values nobody updates).  The check asks the destroy handler, found
-    as ``fgraph.destroyers(var)`` (a list of nodes overwriting ``var``); without
-    one nothing can overwrite anything and every change passes.
+    shared values nobody updates).  The check asks the destroy handler
+    (``fgraph.destroy_handler``): it reports the destroyers whose overwritten
+    variables may have changed since the last successful ``validate``, and
+    only those are checked, so a replacement costs time proportional to what
+    it touched, not to the number of protected inputs (the first check after
+    attaching looks at every destroyer).  A graph with only a
+    ``fgraph.destroyers(var)`` function (a list of the nodes overwriting
+    ``var``) is asked about every protected variable; a graph with neither
+    cannot overwrite anything, and every change passes.
     """
 
     def __init__(self, protected: Iterable[Variable]) -> None:
         self.protected = list(protected)
+        #: protected variables without an owner: they are never views, so a
+        #: destroyer threatens one exactly when it overwrites it
+        self._roots = {v for v in self.protected if v.owner is None}
+        #: protected variables computed by a node (rare): asked about each time
+        self._others = [v for v in self.protected if v.owner is not None]
+        self._handler: Any = None
+        self._changed: dict[Apply, None] = {}
+        self._check_all = True
+
+    def on_detach(self, fgraph: FunctionGraph) -> None:
+        self._stop_watching()
+
+    def _stop_watching(self) -> None:
+        if self._handler is not None:
+            self._handler.unwatch(self._changed)
+        self._handler, self._changed, self._check_all = None, {}, True
 
     def validate(self, fgraph: FunctionGraph) -> None:
-        destroyers = getattr(fgraph, "destroyers", None)
-        if destroyers is None:
+        handler = getattr(fgraph, "destroy_handler", None)
+        if handler is None or not hasattr(handler, "watch"):
+            destroyers = getattr(fgraph, "destroyers", None)
+            if destroyers is not None:
+                self._ask(destroyers, self.protected)
             return
-        for var in self.protected:
+        if handler is not self._handler:
+            self._stop_watching()
+            self._handler, self._changed = handler, handler.watch()
+        candidates = handler.destroyed_inputs if self._check_all else self._changed
+        nodes = fgraph.apply_nodes
+        for node in candidates:
+            if node in nodes:
+                hit = self._roots.intersection(handler.overwritten_roots(node))
+                if hit:
+                    self._refuse(node, next(iter(hit)))
+        if self._others:
+            self._ask(handler.destroyers, self._others)
+        self._changed.clear()
+        self._check_all = False
+
+    def _ask(self, destroyers: Any, variables: Iterable[Variable]) -> None:
+        for var in variables:
             nodes = destroyers(var)
             if nodes:
-                raise InconsistencyError(
-                    f"{nodes[0]} would overwrite {var}, which the function must not "
-                    "modify (pass In(var, mutable=True) to allow it)"
-                )
+                self._refuse(nodes[0], var)
 
-    def clone(self) -> Supervisor:
-        return Supervisor(self.protected)
+    @staticmethod
+    def _refuse(node: Apply, var: Variable) -> None:
+        raise InconsistencyError(
+            f"{node} would overwrite {var}, which the function must not "
+            "modify (pass In(var, mutable=True) to allow it)"
+        )
+
+    def clone_with_equiv(self, equiv: Mapping[Any, Any]) -> Supervisor:
+        """A supervisor for a copy of the graph (``equiv``: old -> new variables).
+
+        It protects the copies of the protected variables.
+        """
+        return Supervisor(equiv.get(v, v) for v in self.protected)
 
 
 class FunctionGraph:
@@ -274,7 +329,10 @@ class FunctionGraph:
         while stack:
             v, c = stack.pop()
             clients = self.clients[v]
-            clients.remove(c)
+            if clients[-1] == c:  # pruning usually drops the newest reader:
+                clients.pop()     # O(1) instead of a scan of a long list
+            else:
+                clients.remove(c)
             if clients:
                 continue
             node = v.owner
@@ -538,6 +596,10 @@ class FunctionGraph:
         if check_integrity:
             fg.check_integrity()
         for feature in self._features:
+            with_equiv = getattr(feature, "clone_with_equiv", None)
+            if with_equiv is not None:
+                fg.attach_feature(with_equiv(equiv))
+                continue
             clone_feature = getattr(feature, "clone", None)
             if clone_feature is not None:
                 fg.attach_feature(clone_feature())

@@ -108,9 +108,13 @@ class Elemwise(Op):
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
-        out_type = cast_type(TensorType, node.outputs[0].type)
+        dtypes = [cast_type(TensorType, o.type).dtype for o in node.outputs]
         try:
-            result = self.scalar_op.compute(inputs, out_type.dtype)
+            if len(dtypes) == 1:
+                results = [self.scalar_op.compute(inputs, dtypes[0])]
+            else:  # a multi-output Composite (fusion)
+                op: Any = self.scalar_op
+                results = list(op.compute_all(inputs, dtypes))
         except ValueError as err:
             shapes = [np.shape(i) for i in inputs]
             try:
@@ -121,11 +125,21 @@ class Elemwise(Op):
                     "broadcast together (each dimension needs equal lengths or 1)"
                 ) from err
             raise
-        if self.inplace_pattern:
-            target = inputs[self.inplace_pattern[0][1]]
-            target[...] = result
-            result = target
-        output_storage[0][0] = result
+        for o, i in self.inplace_pattern:
+            # destroy_map permits overwriting, it does not oblige: an input
+            # that NumPy broadcast (or cannot write, or whose elements share
+            # memory through a zero stride) gets a fresh result
+            target, result = inputs[i], results[o]
+            if (isinstance(target, np.ndarray) and target.flags.writeable
+                    and target.shape == result.shape
+                    and target.dtype == result.dtype
+                    and all(st or n == 1 for st, n in zip(target.strides,
+                                                          target.shape,
+                                                          strict=True))):
+                target[...] = result
+                results[o] = target
+        for k, result in enumerate(results):
+            output_storage[k][0] = result
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -145,6 +159,10 @@ class Elemwise(Op):
 
     def L_op(self, inputs: list[Variable], outputs: list[Variable],  # noqa: N802
              output_grads: list[Variable]) -> list[Any]:
+        if getattr(self.scalar_op, "is_composite", False):
+            from symarray.tensor.rewriting.fusion import composite_L_op
+
+            return composite_L_op(self, inputs, outputs, output_grads)
         from symarray.tensor.elemwise_grad import elemwise_L_op
 
         return elemwise_L_op(self, inputs, outputs, output_grads)
@@ -152,12 +170,19 @@ class Elemwise(Op):
     def R_op(  # noqa: N802
         self, inputs: list[Variable], eval_points: list[Any]
     ) -> list[Any]:
+        if getattr(self.scalar_op, "is_composite", False):
+            from symarray.tensor.rewriting.fusion import composite_R_op
+
+            return composite_R_op(self, inputs, eval_points)
         from symarray.tensor.elemwise_grad import elemwise_R_op
 
         return elemwise_R_op(self, inputs, eval_points)
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         values = [get(i) for i in var.owner.inputs]  # type: ignore[union-attr]
+        if getattr(self.scalar_op, "is_composite", False):
+            op: Any = self.scalar_op
+            return op.compute_all(values)[var.index]
         return self.scalar_op.compute(values, var.type.dtype)  # type: ignore[attr-defined]
 
 

@@ -1,146 +1,167 @@
-"""Program: a scheduled graph flattened into cells, thunks and free lists.
+"""Program: a scheduled graph as bytecode, thunks and storage cells.
 
-The compile step hands the VM a *schedule* (Apply nodes in execution order).
-:func:`build_program` numbers every variable the schedule touches (a
-storage *cell*: a one-element list holding the current value), makes one
-thunk per node, and computes, for GC mode, which cells can be freed after
-each node (those whose last reader just ran and that are neither inputs nor
-outputs nor constants).
+The assembler (:mod:`symarray.vm.assembler`) numbers every variable the
+schedule touches (a storage *cell* in a :class:`~symarray.vm._cvm.CyStorage`
+arena), makes and binds one thunk per node and emits the bytecode: flat
+int32 arrays that the Cython VM (:class:`~symarray.vm._cvm.CyVM`) and its
+Python twin (:class:`~symarray.vm.pyvm.PyVM`) both run, with the same
+semantics.
 
-The Python VM (:mod:`symarray.vm.pyvm`) runs a Program; the Cython VM of the
-VM issue will run the same Program from its integer arrays.
+Bytecode: ``code`` is an ``(n, 3)`` int32 array, one instruction per row,
+``(opcode, a, b)``:
+
+================  ============================================================
+``HALT``          stop; the outputs are in their cells
+``CALL k``        run thunk ``k`` (node ``k`` of the schedule)
+``FREE off``      empty the cells listed at ``free_lists[off]`` (a count,
+                  then the cell numbers): GC mode, after a cell's last reader
+``JUMP t``        continue at instruction ``t``
+``JUMP_IF_FALSE`` ``c t``: continue at ``t`` when cell ``c`` holds a false
+                  value (lazy ``ifelse``)
+``LOOP``          reserved for scan's inner loop
+================  ============================================================
+
+``operands`` lists each node's cells (``node_operands[k]`` is the offset of
+node ``k``'s entry: the number of inputs, of outputs, then the input cells
+and the output cells); the same numbers are kept as Python tuples in
+``node_inputs``/``node_outputs`` for tools.  :func:`disassemble` prints a
+Program readably.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
 
-from symarray.graph.basic import Apply, Constant, Variable
+import numpy as np
 
-__all__ = ["Program", "build_program", "disassemble", "ThunkFactory"]
+from symarray.graph.basic import Apply, Variable
 
-Cell = list  # a one-element list: [value or None]
-Thunk = Callable[[], None]
-ThunkFactory = Callable[[Apply, list[Cell], list[Cell]], Thunk]
+__all__ = ["Program", "Opcode", "disassemble"]
 
 
-@dataclass
+class Opcode(IntEnum):
+    """Bytecode operations (the numbers compiled into the Cython VM)."""
+
+    HALT = 0
+    CALL = 1
+    FREE = 2
+    JUMP = 3
+    JUMP_IF_FALSE = 4
+    LOOP = 5
+
+
+@dataclass(eq=False)
 class Program:
     """Everything a VM needs to run a scheduled graph."""
 
     nodes: list[Apply]
-    #: one cell per variable; ``cell_of[var]`` is its index
-    cells: list[Cell]
+    #: the storage arena (``cells[i]`` is cell ``i``'s value, None if empty)
+    cells: Any
+    #: cell number of each variable
     cell_of: dict[Variable, int]
-    thunks: list[Thunk]
-    #: per node: cell indices of its inputs / outputs
+    #: one bound thunk per node (``CyThunk`` objects; ``.backend`` names it)
+    thunks: list[Any]
+    #: per node: cell numbers of its inputs / outputs
     node_inputs: list[tuple[int, ...]]
     node_outputs: list[tuple[int, ...]]
-    #: per node: cells to free after it ran (GC mode); empty lists without GC
+    #: per node: cells freed after it ran (GC mode); empty tuples without GC
     free_after: list[tuple[int, ...]]
     input_cells: tuple[int, ...]
     output_cells: tuple[int, ...]
     allow_gc: bool = True
-    #: cells that hold constants (filled once, never freed)
+    #: cells that hold constants (filled once, never emptied)
     constant_cells: tuple[int, ...] = field(default=())
+    #: the graph's input and output variables
+    inputs: list[Variable] = field(default_factory=list)
+    outputs: list[Variable] = field(default_factory=list)
+    #: bytecode: (n, 3) int32 rows ``(opcode, a, b)``
+    code: np.ndarray = field(default_factory=lambda: np.zeros((1, 3), np.int32))
+    #: FREE operands: at each offset a count, then that many cell numbers
+    free_lists: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    #: per node ``[n_in, n_out, in cells..., out cells...]``, flat
+    operands: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    #: offset of each node's entry in ``operands``
+    node_operands: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    #: cells emptied after every call: inputs, outputs and the cells whose
+    #: memory they may share, so that the VM keeps no argument alive and
+    #: never writes into a returned array
+    after_call: tuple[int, ...] = field(default=())
+    #: every output is written by a C thunk into memory the VM owns, so no
+    #: output can alias an argument (lets Function skip its alias guard)
+    outputs_fresh: bool = False
 
-
-def build_program(
-    inputs: Sequence[Variable],
-    outputs: Sequence[Variable],
-    schedule: Sequence[Apply],
-    make_thunk: ThunkFactory,
-    allow_gc: bool = True,
-) -> Program:
-    """Number the variables of ``schedule`` and make one thunk per node."""
-    cells: list[Cell] = []
-    cell_of: dict[Variable, int] = {}
-    constants: list[int] = []
-
-    def cell(var: Variable) -> int:
-        idx = cell_of.get(var)
-        if idx is None:
-            idx = cell_of[var] = len(cells)
-            cells.append([var.data if isinstance(var, Constant) else None])
-            if isinstance(var, Constant):
-                constants.append(idx)
-        return idx
-
-    input_cells = tuple(cell(v) for v in inputs)
-    node_inputs: list[tuple[int, ...]] = []
-    node_outputs: list[tuple[int, ...]] = []
-    thunks: list[Thunk] = []
-    for node in schedule:
-        ins = tuple(cell(v) for v in node.inputs)
-        outs = tuple(cell(v) for v in node.outputs)
-        node_inputs.append(ins)
-        node_outputs.append(outs)
-        thunks.append(
-            make_thunk(node, [cells[i] for i in ins], [cells[i] for i in outs])
-        )
-    output_cells = tuple(cell(v) for v in outputs)
-
-    keep = set(input_cells) | set(output_cells) | set(constants)
-    last_use: dict[int, int] = {}
-    for k, (ins, outs) in enumerate(zip(node_inputs, node_outputs, strict=False)):
-        for i in ins:
-            last_use[i] = k
-        for o in outs:
-            last_use.setdefault(o, k)  # an output nobody reads dies at once
-    free_after: list[list[int]] = [[] for _ in schedule]
-    if allow_gc:
-        for c, k in last_use.items():
-            if c not in keep:
-                free_after[k].append(c)
-    return Program(
-        nodes=list(schedule),
-        cells=cells,
-        cell_of=cell_of,
-        thunks=thunks,
-        node_inputs=node_inputs,
-        node_outputs=node_outputs,
-        free_after=[tuple(sorted(f)) for f in free_after],
-        input_cells=input_cells,
-        output_cells=output_cells,
-        allow_gc=allow_gc,
-        constant_cells=tuple(constants),
-    )
+    @property
+    def n_instructions(self) -> int:
+        return int(self.code.shape[0])
 
 
 def disassemble(program: Program) -> str:
-    """A readable listing of ``program``: one line per node.
+    """A readable listing of ``program``: one line per instruction.
 
-    ``%N`` is cell N; each node line shows its output cells, op and input
-    cells, and (GC mode) the cells freed after it.  Constants are listed
+    ``%N`` is cell N.  CALL lines show the node's output cells, op, input
+    cells and the thunk's backend (``c``: a C kernel, ``py``: the op's
+    ``perform``); FREE lines the cells they empty.  Constants are listed
     with their values.
 
     Examples
     --------
     >>> import symarray as theano, symarray.tensor as T
     >>> x = T.dvector("x")
-    >>> f = theano.function([x], T.exp(x) * x, mode=theano.Mode(optimizer=None))
+    >>> f = theano.function([x], T.exp(x) * x,
+    ...                     mode=theano.Mode(linker="cvm", optimizer=None))
     >>> print(disassemble(f.vm.program))  # doctest: +NORMALIZE_WHITESPACE
-    program: 2 nodes, 3 cells, gc on
+    program: 2 nodes, 3 cells, 4 instructions, gc on
     inputs   %0=x
-       0  %1 = exp(%0)
-       1  %2 = mul(%1, %0)    free %1
+       0  CALL  %1 = exp(%0)            [c]
+       1  CALL  %2 = mul(%1, %0)        [c]
+       2  FREE  %1
+       3  HALT
     outputs  %2
     """
     names = {idx: str(var) for var, idx in program.cell_of.items()}
     gc = "on" if program.allow_gc else "off"
     lines = [
-        f"program: {len(program.nodes)} nodes, {len(program.cells)} cells, gc {gc}",
+        f"program: {len(program.nodes)} nodes, {len(program.cells)} cells, "
+        f"{program.n_instructions} instructions, gc {gc}",
         f"inputs   {', '.join(f'%{c}={names[c]}' for c in program.input_cells)}",
     ]
     if program.constant_cells:
-        consts = ", ".join(f"%{c}={names[c]}" for c in program.constant_cells)
+        consts = ", ".join(
+            f"%{c}={_short(program.cells[c])}" for c in program.constant_cells
+        )
         lines.append(f"constants {consts}")
-    for k, node in enumerate(program.nodes):
-        ins = ", ".join(f"%{c}" for c in program.node_inputs[k])
-        outs = ", ".join(f"%{c}" for c in program.node_outputs[k])
-        free = program.free_after[k]
-        tail = f"    free {', '.join(f'%{c}' for c in free)}" if free else ""
-        lines.append(f"{k:4d}  {outs} = {node.op}({ins}){tail}")
+    free_lists = program.free_lists
+    for pc, (op, a, b) in enumerate(program.code.tolist()):
+        name = Opcode(op).name if op in Opcode._value2member_map_ else f"?{op}"
+        if op == Opcode.CALL:
+            ins = ", ".join(f"%{c}" for c in program.node_inputs[a])
+            outs = ", ".join(f"%{c}" for c in program.node_outputs[a])
+            text = f"{outs} = {program.nodes[a].op}({ins})"
+            backend = getattr(program.thunks[a], "backend", "?")
+            body = f"{text:<24}  [{backend}]"
+        elif op == Opcode.FREE:
+            n = int(free_lists[a])
+            body = ", ".join(f"%{c}" for c in free_lists[a + 1:a + 1 + n].tolist())
+        elif op == Opcode.JUMP:
+            body = f"-> {a}"
+        elif op == Opcode.JUMP_IF_FALSE:
+            body = f"%{a} -> {b}"
+        else:
+            body = ""
+        lines.append(f"{pc:4d}  {name:<4}  {body}".rstrip())
     lines.append(f"outputs  {', '.join(f'%{c}' for c in program.output_cells)}")
     return "\n".join(lines)
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A one-line rendering of a constant, cut at ``limit`` characters."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        text = repr(value.item())
+    elif isinstance(value, np.ndarray):
+        text = np.array2string(value, threshold=6, separator=", ")
+    else:
+        text = repr(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,32 +1,36 @@
-"""The Python reference VM: runs a Program's thunks in order.
+"""The Python twin of the Cython VM: runs a Program's bytecode in Python.
 
-Each node's thunk is called in schedule order; in GC mode the cells whose
-last reader has run are emptied so intermediates are freed as early as
-possible.  When a thunk raises, the same exception type is re-raised with a
-note that names the node, its inputs' shapes/dtypes/strides, the user line
-that created it and a ``HINT:`` line.
+It executes the same instructions over the same storage arena and thunks
+as :class:`~symarray.vm._cvm.CyVM` (linker ``vm``; linker ``py`` gives it
+``perform`` thunks only), so the two can be compared instruction for
+instruction.  In GC mode FREE instructions empty the cells whose last
+reader has run.  When a thunk raises, the same exception type is re-raised
+with a note that names the node, its inputs' shapes/dtypes/strides, the
+user line that created it and a ``HINT:`` line (:func:`describe_failure`).
+
+Threads: one call runs at a time per VM (a lock around the call); a call
+from another thread waits, a re-entrant call from the same thread raises.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import Any
 
 from symarray.graph.basic import Apply
-from symarray.vm.program import Cell, Program, Thunk
+from symarray.vm._cvm import CyPyThunk
+from symarray.vm.program import Opcode, Program
 
-__all__ = ["PyVM", "make_py_thunk", "describe_failure"]
+__all__ = ["PyVM", "make_py_thunk", "describe_failure", "add_failure_note"]
+
+_CALL, _FREE, _HALT = int(Opcode.CALL), int(Opcode.FREE), int(Opcode.HALT)
+_JUMP, _JUMP_IF_FALSE = int(Opcode.JUMP), int(Opcode.JUMP_IF_FALSE)
 
 
-def make_py_thunk(node: Apply, in_cells: list[Cell], out_cells: list[Cell]) -> Thunk:
-    """A thunk running ``node.op.perform`` over the given cells."""
-    perform = node.op.perform
-
-    def thunk() -> None:
-        perform(node, [c[0] for c in in_cells], out_cells)
-
-    thunk.backend = "py"  # type: ignore[attr-defined]
-    return thunk
+def make_py_thunk(node: Apply) -> CyPyThunk:
+    """The thunk that runs ``node.op.perform`` (backend ``"py"``), unbound."""
+    return CyPyThunk(node)
 
 
 class PyVM:
@@ -34,55 +38,111 @@ class PyVM:
 
     def __init__(self, program: Program) -> None:
         self.program = program
-        self._constants = frozenset(program.constant_cells)
+        self._code = [tuple(row) for row in program.code.tolist()]
+        if not self._code or self._code[-1][0] != _HALT:
+            raise ValueError("program.code must end with HALT")
+        lists = program.free_lists.tolist()
+        self._free = {off: tuple(lists[off + 1:off + 1 + lists[off]])
+                      for op, off, _ in self._code if op == _FREE}
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+
+    @property
+    def allow_gc(self) -> bool:
+        return self.program.allow_gc
 
     def __call__(self, input_values: Sequence[Any]) -> list[Any]:
         prog = self.program
-        cells = prog.cells
-        for c, value in zip(prog.input_cells, input_values, strict=False):
-            cells[c][0] = value
-        free_after = prog.free_after
-        k = -1
+        if len(input_values) != len(prog.input_cells):
+            raise TypeError(f"the program takes {len(prog.input_cells)} input "
+                            f"values, got {len(input_values)}")
+        self._acquire()
         try:
-            for k, thunk in enumerate(prog.thunks):
-                thunk()
-                for c in free_after[k]:
-                    cells[c][0] = None
-        except Exception as err:
-            _add_failure_note(err, prog, k)
-            self._clear(everything=prog.allow_gc)
-            raise
-        results = [cells[c][0] for c in prog.output_cells]
-        self._clear()
+            cells = prog.cells
+            for c, value in zip(prog.input_cells, input_values, strict=True):
+                cells[c] = value
+            self._run()
+            results = [cells[c] for c in prog.output_cells]
+            cells.clear_cells(prog.after_call)
+        finally:
+            self._release()
         return results
 
-    def _clear(self, everything: bool = False) -> None:
-        """Drop the references to inputs and outputs (all cells if
-        ``everything``), so the VM holds no arrays that the caller owns.
+    def run(self) -> None:
+        """Run on the values already in the input cells; cells stay as they are."""
+        self._acquire()
+        try:
+            self._run()
+        finally:
+            self._release()
 
-        Intermediates stay in no-GC mode (kernels may reuse them); outputs are
-        always dropped so a later call never writes into a returned array.
-        """
+    def _run(self) -> None:
         prog = self.program
-        cells = prog.cells
-        constants = self._constants
-        which: Any = (
-            range(len(cells)) if everything else prog.input_cells + prog.output_cells
-        )
-        for c in which:
-            if c not in constants:
-                cells[c][0] = None
+        cells, thunks, code, free = prog.cells, prog.thunks, self._code, self._free
+        pc = 0
+        try:
+            while True:
+                op, a, b = code[pc]
+                if op == _CALL:
+                    thunks[a]()
+                    pc += 1
+                elif op == _FREE:
+                    for c in free[a]:
+                        cells.clear(c)
+                    pc += 1
+                elif op == _HALT:
+                    return
+                elif op == _JUMP:
+                    pc = a
+                elif op == _JUMP_IF_FALSE:
+                    if cells[a] is None:
+                        raise RuntimeError("JUMP_IF_FALSE reads an empty cell")
+                    pc = pc + 1 if cells[a] else b
+                else:
+                    raise NotImplementedError(
+                        f"opcode {op} at instruction {pc} is not implemented")
+        except BaseException as err:
+            try:
+                op, a, _ = code[pc]
+                if isinstance(err, Exception) and op == _CALL:
+                    add_failure_note(err, prog, a)
+            finally:
+                if prog.allow_gc:
+                    cells.free()
+                else:
+                    cells.clear_cells(prog.after_call)
+            raise
+
+    def _acquire(self) -> None:
+        me = threading.get_ident()
+        if not self._lock.acquire(blocking=False):
+            if self._owner == me:
+                raise RuntimeError(
+                    "a compiled function was called again while it runs (from one "
+                    "of its own ops); use Function.copy() for a function with its "
+                    "own storage")
+            self._lock.acquire()
+        self._owner = me
+
+    def _release(self) -> None:
+        self._owner = None
+        self._lock.release()
 
     def free(self) -> None:
         """Empty every cell except constants (no-GC mode's kept buffers)."""
-        self._clear(everything=True)
+        self._acquire()
+        try:
+            self.program.cells.free()
+        finally:
+            self._release()
 
 
-def _add_failure_note(err: BaseException, prog: Program, k: int) -> None:
+def add_failure_note(err: BaseException, prog: Program, k: int) -> None:
+    """Add :func:`describe_failure`'s note for node ``k`` of ``prog`` to ``err``."""
     if k < 0 or k >= len(prog.nodes):
         return
     node = prog.nodes[k]
-    values = [prog.cells[c][0] for c in prog.node_inputs[k]]
+    values = [prog.cells[c] for c in prog.node_inputs[k]]
     note = describe_failure(node, values)
     if hasattr(err, "add_note"):
         err.add_note(note)

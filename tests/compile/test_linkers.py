@@ -71,3 +71,22 @@ def test_register_a_linker():
         assert calls == [(2, False)]
     finally:
         del LINKERS["test_linker"], LINKERS["test_linker_nogc"]
+
+
+@pytest.mark.parametrize("name, vm_class, backends", [
+    ("py", "PyVM", {"py"}), ("py_nogc", "PyVM", {"py"}),
+    ("vm", "PyVM", {"c", "py"}), ("vm_nogc", "PyVM", {"c", "py"}),
+    ("cvm", "CyVM", {"c", "py"}), ("cvm_nogc", "CyVM", {"c", "py"}),
+    ("c|py", "CyVM", {"c", "py"}), ("c|py_nogc", "CyVM", {"c", "py"}),
+])
+def test_each_linker_picks_its_vm_and_thunks(name, vm_class, backends):
+    x = T.dvector("x")
+    f = theano.function([x], T.exp(x).dimshuffle("x", 0),
+                        mode=theano.Mode(linker=name, optimizer=None))
+    assert type(f.vm).__name__ == vm_class
+    assert {t.backend for t in f.vm.program.thunks} == backends
+
+
+def test_default_linker_is_cvm():
+    # the flag's default (pytest --linker NAME changes the current value)
+    assert next(f.default for f in config.flags() if f.name == "linker") == "cvm"

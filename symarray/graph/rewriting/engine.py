@@ -22,9 +22,10 @@ initial sort plus work proportional to what changes.  Time and counts per
 rewriter and per phase go to a :class:`RewriteStats`, stored as
 ``fgraph.rewrite_stats`` for the profiler.
 
-The verifier (:func:`verify_graph`; on for every phase when
-``engine.VERIFY_REWRITES`` is true or ``verify=True``) rebuilds each node
-with its op's ``make_node`` and checks the output types.
+The verifier (:func:`verify_graph`; on for every phase when the
+``check_rewrites`` flag is set, or ``verify=True``; ``engine.VERIFY_REWRITES``
+overrides the flag when it is not None) rebuilds each node a phase created or
+changed with its op's ``make_node`` and checks the output types.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from symarray import config
 from symarray.errors import RewriteLimitWarning, RewriteVerificationError
 from symarray.graph.basic import Apply, Op, Variable
 from symarray.graph.fg import Feature, FunctionGraph
@@ -61,13 +63,15 @@ __all__ = [
     "rewrite_graph",
     "pipeline_for_query",
     "verify_graph",
+    "verifying",
     "VERIFY_REWRITES",
 ]
 
 _log = logging.getLogger(__name__)
 
-#: run :func:`verify_graph` after every phase (tests switch it on)
-VERIFY_REWRITES = False
+#: run :func:`verify_graph` after every phase: True/False override the
+#: ``check_rewrites`` flag, None (the default) follows it
+VERIFY_REWRITES: bool | None = None
 #: a rewriter may apply at most this many times the node count in one step
 MAX_USE_RATIO = 8.0
 #: ... and at least this many times, however small the graph
@@ -184,8 +188,9 @@ class RewritePipeline:
     phases
         The phases (empty ones are skipped).
     max_use_ratio, on_error, verify
-        Override :data:`MAX_USE_RATIO`, :data:`ON_ERROR`,
-        :data:`VERIFY_REWRITES`.
+        Override :data:`MAX_USE_RATIO`, :data:`ON_ERROR`, and whether the
+        verifier runs (default: :data:`VERIFY_REWRITES` when it is not None,
+        else ``config.check_rewrites``).
     """
 
     def __init__(self, phases: Sequence[Phase], max_use_ratio: float | None = None,
@@ -202,7 +207,7 @@ class RewritePipeline:
     def run(self, fgraph: FunctionGraph) -> RewriteStats:
         """Rewrite ``fgraph`` in place; also store the stats on it."""
         stats = RewriteStats()
-        verify = VERIFY_REWRITES if self.verify is None else self.verify
+        verify = self.verify if self.verify is not None else verifying()
         attached = [f for f in fgraph.features if isinstance(f, MergeFeature)]
         touched = _Touched() if verify else None
         if touched is not None:
@@ -376,6 +381,13 @@ def _type_problem(old: Variable, new: Variable) -> str | None:
     if old.type == new.type or old.type.is_super(new.type):
         return None
     return f"replacement {new} has type {new.type}, but {old} has type {old.type}"
+
+
+def verifying() -> bool:
+    """Whether pipelines verify their phases by default (see VERIFY_REWRITES)."""
+    if VERIFY_REWRITES is not None:
+        return bool(VERIFY_REWRITES)
+    return bool(config.check_rewrites)
 
 
 def _cap(fgraph: FunctionGraph, ratio: float | None) -> int:

@@ -2,10 +2,44 @@
 
 Importing this package registers them all (``symarray.compile.rewrite``
 does, the first time ``function()`` rewrites a graph).  One module per
-family: ``folding`` (constant folding), and the algebraic, stability,
-specialization, subtensor, fusion and in-place families as they arrive.
+family (docs/rewrites.md has the table of every rewrite):
+
+``canonicalize``
+    algebraic normal forms (``x * 1``, ``-(-x)``, constants gathered,
+    ``log(exp(x))``; the ``unsafe`` ones behind their tag).
+``canonicalize_layout``
+    dimshuffle, reshape, reduction and subtensor normal forms.
+``folding``
+    constant folding (``local_constant_folding``).
+``fusion``
+    elementwise subgraphs -> one ``Elemwise(Composite)`` node.
+``inplace``
+    ops -> their in-place versions, where the destroy handler allows.
+``shape``
+    the shape feature and the rewrites that read static or symbolic shapes.
+``specialize``
+    faster forms: ``x ** 2 -> sqr(x)``, BLAS (gemm, gemv, ger), sums of
+    allocations.
+``stabilize``
+    numerically safer forms: ``log(1 + x) -> log1p(x)``, log-softmax,
+    log-sum-exp.
+``subtensor``
+    indexing lifted through elementwise ops and merged.
+
+Inside a phase, rewrites run in registration order: the order of the
+imports below, and of the definitions in each module.
 """
 
-from symarray.tensor.rewriting import folding  # noqa: F401
+from symarray.tensor.rewriting import (  # noqa: F401  (importing registers them)
+    canonicalize,
+    canonicalize_layout,
+    folding,
+    fusion,
+    inplace,
+    shape,
+    specialize,
+    stabilize,
+    subtensor,
+)
 
 __all__: list[str] = []

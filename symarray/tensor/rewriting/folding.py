@@ -44,7 +44,11 @@ _log = logging.getLogger(__name__)
 FOLD_SIZE_LIMIT = 1 << 16
 
 
-@register_rewrite("canonicalize", "fast_run", "fast_compile", "constant_folding")
+# position 0: first in its phase, whatever the import order, so a node of
+# constants is folded before an algebraic rewrite (x * 1 -> alloc(x, ...))
+# turns it into something that no longer folds
+@register_rewrite("canonicalize", "fast_run", "fast_compile", "constant_folding",
+                  position=0)
 @node_rewriter(None)
 def local_constant_folding(fgraph: Any, node: Apply) -> list[Constant] | None:
     """op(c1, c2, ...) -> the constant op's perform computes from them."""

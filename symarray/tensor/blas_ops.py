@@ -1,0 +1,504 @@
+"""BLAS updates: ``Gemm``, ``Gemv`` and ``Ger``, which the specialize rewrites use.
+
+======================================  =====================================
+``Gemm(z, alpha, x, y, beta)``          ``beta * z + alpha * dot(x, y)``
+                                        (x, y, z matrices)
+``Gemv(z, alpha, a, x, beta)``          ``beta * z + alpha * dot(a, x)``
+                                        (a a matrix, x and z vectors)
+``Ger(z, alpha, x, y)``                 ``z + alpha * outer(x, y)``
+                                        (x, y vectors, z a matrix)
+======================================  =====================================
+
+``alpha`` and ``beta`` are 0-d tensors.  Users rarely build these ops
+themselves: ``alpha * T.dot(x, y) + beta * z`` becomes a ``Gemm`` in
+FAST_RUN (:mod:`symarray.tensor.rewriting.specialize`).  They are not in
+``symarray.tensor``; import them from here.
+
+Key decisions:
+
+* Inputs and output share one float or complex dtype (``alpha``/``beta``
+  are cast to it when that is safe); the rewrites only build them then.
+* ``z`` broadcasts against the product as the elementwise expression
+  does, so replacing the expression never changes a result's shape.
+* ``perform`` calls ``scipy.linalg.blas`` (imported on first use) for
+  float32/float64 when ``z`` already has the result's shape and neither
+  scale is 0, writing into ``z``'s buffer in place (``inplace=True``,
+  ``destroy_map = {0: [0]}``) or into a copy.  Otherwise it computes the
+  expression with NumPy, so ``0 * nan`` is ``nan`` exactly as in the
+  elementwise graph (BLAS skips a term whose scale is 0).
+* Gradients and R_op are written with ``dot``, ``outer`` and elementwise ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from symarray.errors import DtypeError, RankError, ShapeMismatchError
+from symarray.graph.basic import Apply, Constant, Op, Variable
+from symarray.tensor.basic import as_tensor_variable
+from symarray.tensor.elemwise import broadcast_static_shape, cast
+from symarray.tensor.math import ELEMWISE_OPS
+from symarray.tensor.type import TensorType
+
+__all__ = ["Gemm", "Gemv", "Ger", "gemm", "gemv", "ger"]
+
+_FLOATS = ("float32", "float64", "complex64", "complex128")
+
+
+def _scalar(value: Any, dtype: str, what: str, name: str) -> Variable:
+    """A 0-d ``dtype`` tensor for the scale ``name`` (alpha or beta)."""
+    v = as_tensor_variable(value)
+    if v.ndim != 0:
+        raise RankError(
+            f"{what}: {name} must be a 0-d tensor, got {v} of type {v.type}")
+    if v.dtype == dtype:
+        return v
+    weak = isinstance(v, Constant) and getattr(v, "weak", False)
+    if weak or np.can_cast(v.dtype, dtype, "safe"):
+        return cast(v, dtype)
+    raise DtypeError(
+        f"{what}: {name} of dtype {v.dtype} cannot be used with {dtype} arrays; "
+        f"cast it first: T.cast({name}, '{dtype}')"
+    )
+
+
+def _check_rank(what: str, name: str, v: Variable, ndim: int) -> None:
+    if v.type.ndim != ndim:  # type: ignore[attr-defined]
+        kind = {1: "a vector", 2: "a matrix"}[ndim]
+        raise RankError(f"{what}: {name} must be {kind}, got {v} of type {v.type}")
+
+
+def _common_dtype(what: str, arrays: dict[str, Any]) -> str:
+    dtypes = {v.dtype for v in arrays.values()}
+    if len(dtypes) != 1:
+        shown = ", ".join(f"{k}: {v.dtype}" for k, v in arrays.items())
+        raise DtypeError(
+            f"{what}: the arrays must share one dtype, got {shown}; cast them "
+            "to one float dtype first"
+        )
+    dtype = dtypes.pop()
+    if dtype not in _FLOATS:
+        raise DtypeError(
+            f"{what}: needs float or complex arrays, got {dtype}; use T.dot for "
+            "integers"
+        )
+    return str(dtype)
+
+
+def _check_len(what: str, la: int | None, lb: int | None, desc: str) -> None:
+    if la is not None and lb is not None and la != lb:
+        raise ShapeMismatchError(f"{what}: {desc}: {la} != {lb}")
+
+
+def _bcast(z_len: Any, z_static: int | None, p_len: Any) -> Any:
+    """The length of a dimension where ``z`` broadcasts against the product."""
+    if z_static == 1:
+        return p_len
+    if isinstance(p_len, (int, np.integer)) and p_len == 1:
+        return z_len
+    ops = ELEMWISE_OPS
+    return ops["switch"](ops["eq"](z_len, 1), p_len, z_len)
+
+
+def _sum_to(g: Any, z: Any) -> Any:
+    from symarray.tensor.alloc import sum_to
+
+    return sum_to(g, z)
+
+
+def _total(x: Any) -> Any:
+    from symarray.tensor.reduction import sum as tsum
+
+    return tsum(x)
+
+
+def _blas(name: str, *arrays: np.ndarray[Any, Any]) -> Any:
+    from scipy.linalg import blas
+
+    return blas.get_blas_funcs(name, arrays)
+
+
+class _Update(Op):
+    """Shared parts: the ``inplace`` prop and the perform skeleton."""
+
+    __props__ = ("inplace",)
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = bool(inplace)
+        self.destroy_map = {0: [0]} if self.inplace else {}
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}{'{inplace}' if self.inplace else '{no_inplace}'}"
+
+    def _numpy(self, inputs: Sequence[Any]) -> Any:
+        raise NotImplementedError
+
+    def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
+        """Write the result into ``out`` (a copy of z or z) with BLAS; False:
+        BLAS cannot do it."""
+        raise NotImplementedError
+
+    def _check(self, inputs: Sequence[Any]) -> None:
+        raise NotImplementedError
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        self._check(inputs)
+        z = inputs[0]
+        dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
+        scales = [np.asarray(inputs[i]) for i in self._scale_positions]
+        if (dtype in ("float32", "float64") and z.shape == self._product_shape(inputs)
+                and all(s != 0 for s in scales)):
+            out = z if self.inplace else np.array(z, order="K", copy=True)
+            if self._blas_into(out, inputs):
+                output_storage[0][0] = out
+                return
+        with np.errstate(all="ignore"):
+            result = np.asarray(self._numpy(inputs), dtype=dtype)
+        if self.inplace and z.shape == result.shape and z.flags.writeable:
+            z[...] = result
+            result = z
+        output_storage[0][0] = result
+
+    _scale_positions: tuple[int, ...] = ()
+
+    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
+        raise NotImplementedError
+
+
+class Gemm(_Update):
+    """``beta * z + alpha * dot(x, y)`` for matrices ``x``, ``y`` and ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np, symarray.tensor as T
+    >>> from symarray.tensor.blas_ops import gemm
+    >>> z, x, y = T.dmatrix("z"), T.dmatrix("x"), T.dmatrix("y")
+    >>> out = gemm(z, 2.0, x, y, 0.5)
+    >>> out.eval({z: np.ones((1, 1)), x: np.ones((1, 2)), y: np.ones((2, 1))})
+    array([[4.5]])
+    """
+
+    _scale_positions = (1, 4)
+
+    def make_node(self, z: Any, alpha: Any, x: Any, y: Any, beta: Any) -> Apply:
+        what = str(self)
+        z, x, y = (as_tensor_variable(v) for v in (z, x, y))
+        for name, v in (("z", z), ("x", x), ("y", y)):
+            _check_rank(what, name, v, 2)
+        dtype = _common_dtype(what, {"z": z, "x": x, "y": y})
+        alpha = _scalar(alpha, dtype, what, "alpha")
+        beta = _scalar(beta, dtype, what, "beta")
+        _check_len(what, x.type.shape[1], y.type.shape[0],
+                   "columns of x and rows of y differ")
+        prod = (x.type.shape[0], y.type.shape[1])
+        shape = broadcast_static_shape([z.type.shape, prod], what)
+        if self.inplace and shape != z.type.shape:
+            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
+                            f"(static shape {shape}) in place")
+        return Apply(self, [z, alpha, x, y, beta], [TensorType(dtype, shape=shape)()])
+
+    def _check(self, inputs: Sequence[Any]) -> None:
+        _, _, x, y, _ = inputs
+        if x.shape[1] != y.shape[0]:
+            raise ShapeMismatchError(
+                f"{self}: x of shape {x.shape} and y of shape {y.shape} are not "
+                "aligned for dot(x, y)"
+            )
+
+    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
+        return (inputs[2].shape[0], inputs[3].shape[1])
+
+    def _numpy(self, inputs: Sequence[Any]) -> Any:
+        z, a, x, y, b = inputs
+        return b * z + a * np.dot(x, y)
+
+    def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
+        _, a, x, y, b = inputs
+        if out.size == 0 or x.shape[1] == 0:
+            return False
+        if out.flags.f_contiguous:
+            fn = _blas("gemm", x, y, out)
+            res = fn(a, x, y, b, out, overwrite_c=True)
+        elif out.flags.c_contiguous:  # out.T = alpha * y.T x.T + beta * out.T
+            fn = _blas("gemm", y.T, x.T, out.T)
+            res = fn(a, y.T, x.T, b, out.T, overwrite_c=True).T
+        else:
+            return False
+        if not np.may_share_memory(res, out):
+            out[...] = res
+        return True
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        zs, _, xs, ys, _ = input_shapes
+        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
+        return [(_bcast(zs[0], static[0], xs[0]), _bcast(zs[1], static[1], ys[1]))]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.tensor.blas import dot
+
+        z, a, x, y, b = inputs
+        (g,) = output_grads
+        mul = ELEMWISE_OPS["mul"]
+        xy = dot(x, y)
+        gp = _sum_to(g, xy)  # z may have broadcast the product
+        return [_sum_to(mul(b, g), z), _total(mul(g, xy)), mul(a, dot(gp, y.T)),
+                mul(a, dot(x.T, gp)), _total(mul(g, z))]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.blas import dot
+
+        z, a, x, y, b = inputs
+        dz, da, dx, dy, db = eval_points
+        terms = []
+        mul = ELEMWISE_OPS["mul"]
+        if db is not None:
+            terms.append(mul(db, z))
+        if dz is not None:
+            terms.append(mul(b, dz))
+        if da is not None:
+            terms.append(mul(da, dot(x, y)))
+        if dx is not None:
+            terms.append(mul(a, dot(dx, y)))
+        if dy is not None:
+            terms.append(mul(a, dot(x, dy)))
+        return [_tangent(terms, outputs_like=self(*inputs))]
+
+
+class Gemv(_Update):
+    """``beta * z + alpha * dot(a, x)`` for a matrix ``a`` and vectors ``x``, ``z``.
+
+    Examples
+    --------
+    >>> import numpy as np, symarray.tensor as T
+    >>> from symarray.tensor.blas_ops import gemv
+    >>> z, a, x = T.dvector("z"), T.dmatrix("a"), T.dvector("x")
+    >>> gemv(z, 1.0, a, x, 1.0).eval(
+    ...     {z: np.ones(2), a: np.eye(2), x: np.array([3.0, 4.0])})
+    array([4., 5.])
+    """
+
+    _scale_positions = (1, 4)
+
+    def make_node(self, z: Any, alpha: Any, a: Any, x: Any, beta: Any) -> Apply:
+        what = str(self)
+        z, a, x = (as_tensor_variable(v) for v in (z, a, x))
+        _check_rank(what, "z", z, 1)
+        _check_rank(what, "a", a, 2)
+        _check_rank(what, "x", x, 1)
+        dtype = _common_dtype(what, {"z": z, "a": a, "x": x})
+        alpha = _scalar(alpha, dtype, what, "alpha")
+        beta = _scalar(beta, dtype, what, "beta")
+        _check_len(what, a.type.shape[1], x.type.shape[0],
+                   "columns of a and the length of x differ")
+        shape = broadcast_static_shape([z.type.shape, (a.type.shape[0],)], what)
+        if self.inplace and shape != z.type.shape:
+            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
+                            f"(static shape {shape}) in place")
+        return Apply(self, [z, alpha, a, x, beta], [TensorType(dtype, shape=shape)()])
+
+    def _check(self, inputs: Sequence[Any]) -> None:
+        _, _, a, x, _ = inputs
+        if a.shape[1] != x.shape[0]:
+            raise ShapeMismatchError(
+                f"{self}: a of shape {a.shape} and x of shape {x.shape} are not "
+                "aligned for dot(a, x)"
+            )
+
+    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
+        return (inputs[2].shape[0],)
+
+    def _numpy(self, inputs: Sequence[Any]) -> Any:
+        z, al, a, x, b = inputs
+        return b * z + al * np.dot(a, x)
+
+    def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
+        _, al, a, x, b = inputs
+        if out.size == 0 or a.shape[1] == 0 or not out.flags.c_contiguous:
+            return False
+        if a.flags.f_contiguous:
+            fn = _blas("gemv", a, x, out)
+            res = fn(al, a, x, b, out, overwrite_y=True)
+        elif a.flags.c_contiguous:
+            fn = _blas("gemv", a.T, x, out)
+            res = fn(al, a.T, x, b, out, trans=1, overwrite_y=True)
+        else:
+            return False
+        if not np.may_share_memory(res, out):
+            out[...] = res
+        return True
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        zs, _, as_, _, _ = input_shapes
+        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
+        return [(_bcast(zs[0], static[0], as_[0]),)]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.tensor.blas import dot, outer
+
+        z, al, a, x, b = inputs
+        (g,) = output_grads
+        mul = ELEMWISE_OPS["mul"]
+        ax = dot(a, x)
+        gp = _sum_to(g, ax)  # z may have broadcast the product
+        return [_sum_to(mul(b, g), z), _total(mul(g, ax)),
+                mul(al, outer(gp, x)), mul(al, dot(a.T, gp)), _total(mul(g, z))]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.blas import dot
+
+        z, al, a, x, b = inputs
+        dz, dal, da, dx, db = eval_points
+        mul = ELEMWISE_OPS["mul"]
+        terms = []
+        if db is not None:
+            terms.append(mul(db, z))
+        if dz is not None:
+            terms.append(mul(b, dz))
+        if dal is not None:
+            terms.append(mul(dal, dot(a, x)))
+        if da is not None:
+            terms.append(mul(al, dot(da, x)))
+        if dx is not None:
+            terms.append(mul(al, dot(a, dx)))
+        return [_tangent(terms, outputs_like=self(*inputs))]
+
+
+class Ger(_Update):
+    """``z + alpha * outer(x, y)`` for a matrix ``z`` and vectors ``x``, ``y``.
+
+    Examples
+    --------
+    >>> import numpy as np, symarray.tensor as T
+    >>> from symarray.tensor.blas_ops import ger
+    >>> z, x, y = T.dmatrix("z"), T.dvector("x"), T.dvector("y")
+    >>> ger(z, 2.0, x, y).eval(
+    ...     {z: np.zeros((2, 2)), x: np.array([1.0, 2.0]), y: np.array([1.0, 3.0])})
+    array([[ 2.,  6.],
+           [ 4., 12.]])
+    """
+
+    _scale_positions = (1,)
+
+    def make_node(self, z: Any, alpha: Any, x: Any, y: Any) -> Apply:
+        what = str(self)
+        z, x, y = (as_tensor_variable(v) for v in (z, x, y))
+        _check_rank(what, "z", z, 2)
+        _check_rank(what, "x", x, 1)
+        _check_rank(what, "y", y, 1)
+        dtype = _common_dtype(what, {"z": z, "x": x, "y": y})
+        alpha = _scalar(alpha, dtype, what, "alpha")
+        prod = (x.type.shape[0], y.type.shape[0])
+        shape = broadcast_static_shape([z.type.shape, prod], what)
+        if self.inplace and shape != z.type.shape:
+            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
+                            f"(static shape {shape}) in place")
+        return Apply(self, [z, alpha, x, y], [TensorType(dtype, shape=shape)()])
+
+    def _check(self, inputs: Sequence[Any]) -> None:
+        z, _, x, y = inputs
+        try:
+            np.broadcast_shapes(z.shape, (x.shape[0], y.shape[0]))
+        except ValueError:
+            raise ShapeMismatchError(
+                f"{self}: z of shape {z.shape} does not broadcast with "
+                f"outer(x, y) of shape {(x.shape[0], y.shape[0])}"
+            ) from None
+
+    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
+        return (inputs[2].shape[0], inputs[3].shape[0])
+
+    def _numpy(self, inputs: Sequence[Any]) -> Any:
+        z, a, x, y = inputs
+        return z + a * np.outer(x, y)
+
+    def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
+        _, a, x, y = inputs
+        if out.size == 0:
+            return False
+        if out.flags.f_contiguous:
+            res = _blas("ger", x, y, out)(a, x, y, a=out, overwrite_a=True)
+        elif out.flags.c_contiguous:  # out.T += alpha * outer(y, x)
+            res = _blas("ger", y, x, out.T)(a, y, x, a=out.T, overwrite_a=True).T
+        else:
+            return False
+        if not np.may_share_memory(res, out):
+            out[...] = res
+        return True
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        zs, _, xs, ys = input_shapes
+        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
+        return [(_bcast(zs[0], static[0], xs[0]), _bcast(zs[1], static[1], ys[0]))]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.tensor.blas import dot, outer
+
+        z, a, x, y = inputs
+        (g,) = output_grads
+        mul = ELEMWISE_OPS["mul"]
+        xy = outer(x, y)
+        gp = _sum_to(g, xy)  # z may have broadcast the product
+        return [_sum_to(g, z), _total(mul(g, xy)), mul(a, dot(gp, y)),
+                mul(a, dot(gp.T, x))]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        from symarray.tensor.blas import outer
+
+        z, a, x, y = inputs
+        dz, da, dx, dy = eval_points
+        mul = ELEMWISE_OPS["mul"]
+        terms = []
+        if dz is not None:
+            terms.append(dz)
+        if da is not None:
+            terms.append(mul(da, outer(x, y)))
+        if dx is not None:
+            terms.append(mul(a, outer(dx, y)))
+        if dy is not None:
+            terms.append(mul(a, outer(x, dy)))
+        return [_tangent(terms, outputs_like=self(*inputs))]
+
+
+def _tangent(terms: list[Any], outputs_like: Any) -> Any:
+    """The sum of the tangent terms, broadcast and cast like the output."""
+    if not terms:
+        return None
+    total = terms[0]
+    for t in terms[1:]:
+        total = ELEMWISE_OPS["add"](total, t)
+    from symarray.tensor.alloc import alloc
+    from symarray.tensor.shape_ops import shape_i
+
+    # a missing term may have carried the output's (broadcast) shape
+    total = alloc(total, *[shape_i(outputs_like, d) for d in range(outputs_like.ndim)])
+    return cast(total, outputs_like.dtype)
+
+
+_gemm = Gemm()
+_gemv = Gemv()
+_ger = Ger()
+
+
+def gemm(z: Any, alpha: Any, x: Any, y: Any, beta: Any) -> Any:
+    """``beta * z + alpha * dot(x, y)`` as one :class:`Gemm` node."""
+    return _gemm(z, alpha, x, y, beta)
+
+
+def gemv(z: Any, alpha: Any, a: Any, x: Any, beta: Any) -> Any:
+    """``beta * z + alpha * dot(a, x)`` as one :class:`Gemv` node."""
+    return _gemv(z, alpha, a, x, beta)
+
+
+def ger(z: Any, alpha: Any, x: Any, y: Any) -> Any:
+    """``z + alpha * outer(x, y)`` as one :class:`Ger` node."""
+    return _ger(z, alpha, x, y)
