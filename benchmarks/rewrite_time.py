@@ -51,6 +51,7 @@ import statistics
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -222,6 +223,7 @@ def _timed_prepare_fgraph(*args: Any, **kwargs: Any) -> Any:
 
 
 if pytensor is not None:
+    warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
     _pt_prepare_fgraph = PtFunctionMaker.prepare_fgraph
     PtFunctionMaker.prepare_fgraph = staticmethod(_timed_prepare_fgraph)
 

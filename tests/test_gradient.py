@@ -13,7 +13,6 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -195,10 +194,7 @@ def test_grad_visits_shared_subexpressions_once():
     sizes = {}
     for depth in (30, 60):
         y = _chain(x, depth)
-        start = time.perf_counter()
-        gx = grad(y, x)
-        elapsed = time.perf_counter() - start
-        assert elapsed < 1.0, f"grad of a {depth}-level chain took {elapsed:.2f} s"
+        gx = grad(y, x)  # a tree walk would never return
         sizes[depth] = _count_nodes([gx])
         assert sizes[depth] <= 20 * depth
     assert sizes[60] <= 2.2 * sizes[30]

@@ -3,8 +3,8 @@
 Libraries compile many small functions, often the same graph again and
 again.  Rewriting is the costly step of compiling, so ``function()``
 remembers, per process, what each graph became: compiling a graph whose
-structure was already rewritten with the same rewrite query clones the
-cached result onto the new graph's inputs instead of rewriting.
+structure was already rewritten with the same rewrite query rebuilds the
+cached result on the new graph's inputs instead of rewriting.
 
 The key is a *structural hash* of the FunctionGraph, built in one
 topological pass: each node is its op (ops compare by ``__props__``) and
@@ -17,9 +17,11 @@ The key also holds everything else rewriting depends on: the rewrite
 query, the registry version (registering a rewrite empties nothing but
 changes every key), the engine's settings and the config flags.
 
-On a hit the graph's output slots are pointed at a fresh clone of the
-cached rewritten graph, built on the graph's own inputs (so shared
-variables are this function's, and constants are the cached, equal ones);
+An entry stores the rewritten graph as a program over the graph inputs
+(per node: the op, where its inputs come from, templates of its outputs).
+On a hit the program is replayed on the graph's own inputs (fresh nodes;
+shared variables are this function's, constants the cached, equal ones)
+and the graph's output slots are pointed at the result;
 the old nodes leave the graph and the new ones arrive through the usual
 feature callbacks, so the destroy handler and the Supervisor see them as
 after a fresh rewrite, and the graph is validated.  Creation sites (the
@@ -206,7 +208,7 @@ def structural_key(
             protected.update(feature.protected)
         else:
             mutable.update(getattr(feature, "mutable", ()))
-    nodes = []
+    nodes: list[tuple[Any, ...]] = []
     try:
         for node in io_toposort(inputs, fgraph.outputs):
             args = tuple([k if (k := get(v)) is not None else _constant_key(v)
@@ -258,6 +260,7 @@ def rewrite_cached(
     ``rewrite(fgraph)`` must be the pipeline of ``query``.  With
     ``config.graph_cache`` off this is ``rewrite(fgraph)``.
     """
+    fgraph.graph_cache_hit = False  # type: ignore[attr-defined]
     if not config.graph_cache:
         return rewrite(fgraph)
     t0 = time.perf_counter()
@@ -279,16 +282,17 @@ def rewrite_cached(
             _stats.hits += 1
             _stats.hit_time += time.perf_counter() - t1
             _stats.saved_time += entry.stats.time
-        return fgraph.rewrite_stats  # type: ignore[attr-defined,no-any-return]
+        return fgraph.rewrite_stats  # type: ignore[attr-defined]
     sites = {id(v.tag.site): k for k, v in enumerate(order)
-             if v.owner is not None and v.tag.site is not None}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = rewrite(fgraph)
-    for w in caught:  # shown as if no one had listened
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
-                               source=w.source)
-    fgraph.graph_cache_hit = False  # type: ignore[attr-defined]
+             if v.owner is not None and getattr(v.tag, "site", None) is not None}
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = rewrite(fgraph)
+    finally:
+        for w in caught:  # shown as if no one had listened
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno,
+                                   source=w.source)
     if caught:
         with _lock:
             _stats.uncacheable += 1

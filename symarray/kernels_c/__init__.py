@@ -31,7 +31,7 @@ KernelFactory = Callable[[Apply], Any]
 KERNELS: dict[type, list[KernelFactory]] = {}
 
 #: modules whose import registers kernels (loaded on the first lookup)
-KERNEL_MODULES = ["symarray.kernels_c.elemwise"]
+KERNEL_MODULES = ["symarray.kernels_c.elemwise", "symarray.kernels_c.composite"]
 
 _loaded = False
 

@@ -125,6 +125,13 @@ class Elemwise(Op):
                     "broadcast together (each dimension needs equal lengths or 1)"
                 ) from err
             raise
+        # a program that reads only some inputs (a fused Composite) must still
+        # give the broadcast shape of all of them
+        full = np.broadcast_shapes(*[np.shape(i) for i in inputs])
+        results = [
+            r if r.shape == full else np.array(np.broadcast_to(r, full))
+            for r in results
+        ]
         for o, i in self.inplace_pattern:
             # destroy_map permits overwriting, it does not oblige: an input
             # that NumPy broadcast (or cannot write, or whose elements share

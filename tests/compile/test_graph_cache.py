@@ -23,6 +23,7 @@ FAST_RUN = Mode(linker="py", optimizer="fast_run")
 def _verify(monkeypatch):
     monkeypatch.setattr(engine, "VERIFY_REWRITES", True)
     monkeypatch.setattr(engine, "ON_ERROR", "raise")
+    monkeypatch.setattr(config, "graph_cache", True)
     graph_cache.clear()
 
 

@@ -159,9 +159,10 @@ def test_pipelines_are_cached_until_the_registry_changes(stabilize_rewrite):
         REWRITES.register(local_test_floor_floor, "stabilize", "fast_run")
 
 
-def test_rewriting_many_protected_inputs_is_quick():
+def test_rewriting_many_protected_inputs_merges_them_all():
     # every input is protected from in-place ops; each of the 3000 merges is
-    # validated, and must not cost time per protected input
+    # validated (test_destroyhandler checks that validation asks only about
+    # in-place nodes a change touched, so it costs nothing per protected input)
     xs = [T.dscalar(f"x{k}") for k in range(3000)]
     out = xs[0]
     for x in xs:
@@ -169,7 +170,6 @@ def test_rewriting_many_protected_inputs_is_quick():
     f = sa.function(xs, out, mode=Mode(linker="py", optimizer="merge"))
     stats = f.maker.fgraph.rewrite_stats
     assert stats.phases["merge"].merged == 3000
-    assert stats.time < 0.5, str(stats)  # 2.5 s when validation was O(inputs)
 
 
 def _load_docs_generator():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from collections import Counter
 
 import numpy as np
@@ -454,7 +453,6 @@ class Inc(Op):
 
 def test_100k_node_chain_needs_no_recursion():
     assert sys.getrecursionlimit() <= 10_000
-    start = time.perf_counter()
     x = T.dscalar("x")
     out = x
     inc = Inc()
@@ -469,7 +467,6 @@ def test_100k_node_chain_needs_no_recursion():
     fg.replace(out.owner.inputs[0], x)  # prunes 99,999 nodes iteratively
     assert len(fg.apply_nodes) == 1
     fg.check_integrity()
-    assert time.perf_counter() - start < 30
 
 
 def test_10k_node_chain_clones():

@@ -421,3 +421,21 @@ def test_cast_of_python_data() -> None:
     out = T.cast([1.7, 2.2], "int32")
     assert out.dtype == "int32"
     np.testing.assert_array_equal(out.eval(), [1, 2])
+
+
+def test_composite_that_ignores_an_input_still_broadcasts_to_all_of_them() -> None:
+    # a fused program may read only some inputs; the node's shape comes from all
+    from symarray.scalar.composite import CompositeBuilder
+    from symarray.scalar.table import SCALAR_OPS
+
+    b = CompositeBuilder(["float64", "float64"])
+    x, _unread = b.inputs
+    comp = b.build([b.apply(SCALAR_OPS["exp"], [x])])
+    op = T.Elemwise(comp)
+    xs, ys = T.dvector("x"), T.dmatrix("y")
+    out = op(xs, ys)
+    fn = sa.function([xs, ys], out, mode=sa.Mode(linker="py", optimizer=None),
+                     on_unused_input="ignore")
+    got = fn(np.zeros(3), np.ones((2, 3)))
+    assert got.shape == (2, 3)
+    np.testing.assert_allclose(got, np.ones((2, 3)))

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -343,27 +342,25 @@ def _chain(n):
 MERGE_AND_FOLDING = RewriteQuery(include=("merge", "constant_folding"))
 
 
-def _rewrite_seconds(original, reg):
+def _rewrite_visits(original, reg):
+    """Nodes shown to rewriters while rewriting a copy of ``original``."""
     with gc_paused():
         fg = original.clone(check_integrity=False)
-    start = time.perf_counter()
-    rewrite_graph(fg, MERGE_AND_FOLDING)
-    rewrite_graph(fg, RewriteQuery(include=("fast_run",)), registry=reg)
-    seconds = time.perf_counter() - start
+        first = rewrite_graph(fg, MERGE_AND_FOLDING)
+        second = rewrite_graph(fg, RewriteQuery(include=("fast_run",)), registry=reg)
     assert len(fg.apply_nodes) == len(original.apply_nodes) // 3
-    return seconds
+    return sum(r.visits for st in (first, second) for r in st.rewriters.values())
 
 
-def test_rewriting_time_grows_linearly(monkeypatch):
+def test_rewriting_work_grows_linearly(monkeypatch):
+    # work, not seconds (timings are noisy; benchmarks/rewrite_time.py times
+    # it): twice the graph must cost twice the rewriter visits, not more
     import symarray.tensor.rewriting  # noqa: F401  (constant folding)
 
-    monkeypatch.setattr(engine, "VERIFY_REWRITES", False)  # time the rewriting only
+    monkeypatch.setattr(engine, "VERIFY_REWRITES", False)
     reg = RewriteRegistry()
     reg.register(local_neg_neg, "canonicalize", "fast_run")
     with gc_paused():
         small, big = _chain(9_999), _chain(19_998)
-    t10 = t20 = float("inf")
-    for _ in range(5):  # interleaved: a busy moment slows both sizes
-        t10 = min(t10, _rewrite_seconds(small, reg))
-        t20 = min(t20, _rewrite_seconds(big, reg))
-    assert t20 / t10 < 3, f"10k nodes: {t10:.3f} s, 20k nodes: {t20:.3f} s"
+    v10, v20 = _rewrite_visits(small, reg), _rewrite_visits(big, reg)
+    assert v20 <= 2.05 * v10, f"10k nodes: {v10} visits, 20k nodes: {v20} visits"
