@@ -33,44 +33,44 @@ class _GradModifier(Op):
     ) -> list[tuple[Any, ...]]:
         return [input_shapes[0]]
 
+    def L_op(  # noqa: N802 - Theano's name
+        self,
+        inputs: list[TensorLike],
+        outputs: list[TensorLike],
+        output_grads: list[TensorLike],
+    ) -> list[Any]:
+        return [self._backward(inputs[0], output_grads[0])]
+
     def R_op(  # noqa: N802 - Theano's name
         self, inputs: list[TensorLike], eval_points: list[Any]
     ) -> list[Any]:
-        return [eval_points[0]]
+        return [self._tangent(inputs[0], eval_points[0])]
+
+    def _backward(self, x: TensorLike, g: TensorLike) -> Any:
+        """The gradient for ``x`` given the output's gradient ``g``."""
+        raise NotImplementedError
+
+    def _tangent(self, x: TensorLike, ev: Any) -> Any:
+        """The output's tangent given ``x``'s tangent ``ev`` (identity)."""
+        return ev
 
 
 class ZeroGrad(_GradModifier):
     """Forward: identity.  Backward: zero."""
 
-    def L_op(
-        self,
-        inputs: list[TensorLike],
-        outputs: list[TensorLike],  # noqa: N802
-        output_grads: list[TensorLike],
-    ) -> list[Any]:
-        return [_zeros_like_float(inputs[0])]
+    def _backward(self, x: TensorLike, g: Any) -> Any:
+        return _zeros_like_float(x)
 
-    def R_op(  # noqa: N802 - Theano's name
-        self, inputs: list[TensorLike], eval_points: list[Any]
-    ) -> list[Any]:
-        return [_zeros_like_float(inputs[0])]
+    _tangent = _backward
 
 
 class DisconnectedGrad(_GradModifier):
     """Forward: identity.  Backward: disconnected (the input is a constant)."""
 
-    def L_op(
-        self,
-        inputs: list[TensorLike],
-        outputs: list[TensorLike],  # noqa: N802
-        output_grads: list[TensorLike],
-    ) -> list[Any]:
-        return [None]
+    def _backward(self, x: TensorLike, g: Any) -> Any:
+        return None
 
-    def R_op(  # noqa: N802 - Theano's name
-        self, inputs: list[TensorLike], eval_points: list[Any]
-    ) -> list[Any]:
-        return [None]
+    _tangent = _backward
 
 
 class GradClip(_GradModifier):
@@ -84,13 +84,8 @@ class GradClip(_GradModifier):
         self.lower = float(lower)
         self.upper = float(upper)
 
-    def L_op(
-        self,
-        inputs: list[TensorLike],
-        outputs: list[TensorLike],  # noqa: N802
-        output_grads: list[TensorLike],
-    ) -> list[Any]:
-        return [_tensor().clip(output_grads[0], self.lower, self.upper)]
+    def _backward(self, x: TensorLike, g: TensorLike) -> Any:
+        return _tensor().clip(g, self.lower, self.upper)
 
 
 class GradScale(_GradModifier):
@@ -101,13 +96,8 @@ class GradScale(_GradModifier):
     def __init__(self, multiplier: float) -> None:
         self.multiplier = float(multiplier)
 
-    def L_op(
-        self,
-        inputs: list[TensorLike],
-        outputs: list[TensorLike],  # noqa: N802
-        output_grads: list[TensorLike],
-    ) -> list[Any]:
-        return [output_grads[0] * self.multiplier]
+    def _backward(self, x: TensorLike, g: TensorLike) -> Any:
+        return g * self.multiplier
 
 
 _zero_grad = ZeroGrad()

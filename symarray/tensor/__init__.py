@@ -25,6 +25,7 @@ from symarray.tensor.join import *  # noqa: F403
 from symarray.tensor.math import *  # noqa: F403
 from symarray.tensor.nnet import *  # noqa: F403
 from symarray.tensor.reduction import *  # noqa: F403
+from symarray.tensor.shape_misc import *  # noqa: F403
 from symarray.tensor.shape_ops import *  # noqa: F403
 from symarray.tensor.sort import *  # noqa: F403
 from symarray.tensor.subtensor import *  # noqa: F403

@@ -34,6 +34,7 @@ from symarray.tensor.basic import as_tensor_variable, constant
 from symarray.tensor.elemwise import cast, dimshuffle
 from symarray.tensor.shape_ops import (
     Entry,
+    IdentityLikeOp,
     _fmt,
     as_int_scalar,
     as_variable,
@@ -293,7 +294,7 @@ def empty(shape: Any, dtype: Any = None) -> Any:
     return AllocEmpty(_dtype(dtype))(*[as_variable(e) for e in entries])
 
 
-class TensorCopy(Op):
+class TensorCopy(IdentityLikeOp):
     """A copy of ``x`` that shares no memory with it (``x.copy()``)."""
 
     def make_node(self, x: Any) -> Apply:
@@ -303,21 +304,6 @@ class TensorCopy(Op):
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = np.array(inputs[0], copy=True)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [tuple(input_shapes[0])]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        (x,) = inputs
-        return [grad_like(output_grads[0], x) if is_float(x) else None]
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        (x,), (ex,) = inputs, eval_points
-        if ex is None or not is_float(x):
-            return [None]
-        return [self(cast(ex, x.dtype))]
 
 
 _tensor_copy = TensorCopy()

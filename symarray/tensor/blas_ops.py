@@ -130,9 +130,18 @@ def _blas(name: str, *arrays: np.ndarray[Any, Any]) -> Any:
 
 
 class _Update(Op):
-    """Shared parts: the ``inplace`` prop and the perform skeleton."""
+    """Shared parts of ``z <- [beta *] z + alpha * product(x, y)``: the
+    ``inplace`` prop, node building, perform, infer_shape, L_op and R_op.
+
+    A subclass names its product (``_product`` symbolic, ``_np_product``
+    NumPy), its product's shape (``_product_dims``), the gradients of the
+    product's factors (``_factor_grads``) and whether it has ``beta``.
+    """
 
     __props__ = ("inplace",)
+
+    #: The inputs are ``(z, alpha, x, y, beta)``; False: ``(z, alpha, x, y)``.
+    _has_beta = True
 
     def __init__(self, inplace: bool = False) -> None:
         self.inplace = bool(inplace)
@@ -141,7 +150,21 @@ class _Update(Op):
     def __str__(self) -> str:
         return f"{type(self).__name__}{'{inplace}' if self.inplace else '{no_inplace}'}"
 
-    def _numpy(self, inputs: Sequence[Any]) -> Any:
+    # -- what a subclass defines ------------------------------------------
+
+    def _product(self, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def _np_product(self, x: Any, y: Any) -> Any:
+        raise NotImplementedError
+
+    def _product_dims(self, shapes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        """The product's shape from the inputs' shapes (ints or symbolic)."""
+        raise NotImplementedError
+
+    def _factor_grads(self, gp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        """The gradients of x and y (before the alpha factor), given the
+        product's gradient ``gp``."""
         raise NotImplementedError
 
     def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
@@ -152,12 +175,51 @@ class _Update(Op):
     def _check(self, inputs: Sequence[Any]) -> None:
         raise NotImplementedError
 
+    # -- shared ------------------------------------------------------------
+
+    def _tensors(self, what: str, arrays: dict[str, Any],
+                 ranks: Sequence[int]) -> tuple[list[Any], str]:
+        """The array inputs as tensors of the given ranks, and their dtype."""
+        vs = {name: as_tensor_variable(v) for name, v in arrays.items()}
+        for (name, v), ndim in zip(vs.items(), ranks, strict=True):
+            _check_rank(what, name, v, ndim)
+        return list(vs.values()), _common_dtype(what, vs)
+
+    def _apply(self, what: str, inputs: list[Any], prod: tuple[int | None, ...],
+               dtype: str) -> Apply:
+        """The node, its output ``z`` broadcast against the product's static
+        shape ``prod``."""
+        z = inputs[0]
+        shape = broadcast_static_shape([z.type.shape, prod], what)
+        if self.inplace and shape != z.type.shape:
+            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
+                            f"(static shape {shape}) in place")
+        return Apply(self, inputs, [TensorType(dtype, shape=shape)()])
+
+    def _check_aligned(self, names: tuple[str, str], a: Any, b: Any) -> None:
+        """Raise unless ``dot(a, b)`` is defined for the values ``a``, ``b``."""
+        if a.shape[1] != b.shape[0]:
+            na, nb = names
+            raise ShapeMismatchError(
+                f"{self}: {na} of shape {a.shape} and {nb} of shape {b.shape} are "
+                f"not aligned for dot({na}, {nb})"
+            )
+
+    def _numpy(self, inputs: Sequence[Any]) -> Any:
+        z, a, x, y = inputs[:4]
+        zpart = inputs[4] * z if self._has_beta else z
+        return zpart + a * self._np_product(x, y)
+
+    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
+        return self._product_dims([np.shape(v) for v in inputs])
+
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         self._check(inputs)
         z = inputs[0]
         dtype = node.outputs[0].type.dtype  # type: ignore[attr-defined]
-        scales = [np.asarray(inputs[i]) for i in self._scale_positions]
+        positions = (1, 4) if self._has_beta else (1,)
+        scales = [np.asarray(inputs[i]) for i in positions]
         if (USE_SCIPY_BLAS and dtype in ("float32", "float64")
                 and z.shape == self._product_shape(inputs)
                 and all(s != 0 for s in scales)):
@@ -172,10 +234,67 @@ class _Update(Op):
             result = z
         output_storage[0][0] = result
 
-    _scale_positions: tuple[int, ...] = ()
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
+        prod = self._product_dims(input_shapes)
+        return [tuple(_bcast(zl, st, pl)
+                      for zl, st, pl in zip(input_shapes[0], static, prod,
+                                            strict=True))]
 
-    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
-        raise NotImplementedError
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        z, a, x, y = inputs[:4]
+        (g,) = output_grads
+        mul = ELEMWISE_OPS["mul"]
+        p = self._product(x, y)
+        gp = _sum_to(g, p)  # z may have broadcast the product
+        gx, gy = self._factor_grads(gp, x, y)
+        gz = mul(inputs[4], g) if self._has_beta else g
+        grads = [_sum_to(gz, z), _total(mul(g, p)), mul(a, gx), mul(a, gy)]
+        if self._has_beta:
+            grads.append(_total(mul(g, z)))
+        return grads
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        z, a, x, y = inputs[:4]
+        dz, da, dx, dy = eval_points[:4]
+        mul = ELEMWISE_OPS["mul"]
+        terms = []
+        if self._has_beta:
+            b, db = inputs[4], eval_points[4]
+            if db is not None:
+                terms.append(mul(db, z))
+            if dz is not None:
+                terms.append(mul(b, dz))
+        elif dz is not None:
+            terms.append(dz)
+        if da is not None:
+            terms.append(mul(da, self._product(x, y)))
+        if dx is not None:
+            terms.append(mul(a, self._product(dx, y)))
+        if dy is not None:
+            terms.append(mul(a, self._product(x, dy)))
+        return [_tangent(terms, outputs_like=self(*inputs))]
+
+
+def _store(res: Any, out: np.ndarray[Any, Any]) -> bool:
+    """Copy a BLAS result into ``out`` unless BLAS wrote it there already."""
+    if not np.may_share_memory(res, out):
+        out[...] = res
+    return True
+
+
+def _dot(x: Any, y: Any) -> Any:
+    from symarray.tensor.blas import dot
+
+    return dot(x, y)
+
+
+def _outer(x: Any, y: Any) -> Any:
+    from symarray.tensor.blas import outer
+
+    return outer(x, y)
 
 
 class Gemm(_Update):
@@ -191,39 +310,27 @@ class Gemm(_Update):
     array([[4.5]])
     """
 
-    _scale_positions = (1, 4)
+    _product = staticmethod(_dot)
+    _np_product = staticmethod(np.dot)
 
     def make_node(self, z: Any, alpha: Any, x: Any, y: Any, beta: Any) -> Apply:
         what = str(self)
-        z, x, y = (as_tensor_variable(v) for v in (z, x, y))
-        for name, v in (("z", z), ("x", x), ("y", y)):
-            _check_rank(what, name, v, 2)
-        dtype = _common_dtype(what, {"z": z, "x": x, "y": y})
+        (z, x, y), dtype = self._tensors(what, {"z": z, "x": x, "y": y}, (2, 2, 2))
         alpha = _scalar(alpha, dtype, what, "alpha")
         beta = _scalar(beta, dtype, what, "beta")
         _check_len(what, x.type.shape[1], y.type.shape[0],
                    "columns of x and rows of y differ")
-        prod = (x.type.shape[0], y.type.shape[1])
-        shape = broadcast_static_shape([z.type.shape, prod], what)
-        if self.inplace and shape != z.type.shape:
-            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
-                            f"(static shape {shape}) in place")
-        return Apply(self, [z, alpha, x, y, beta], [TensorType(dtype, shape=shape)()])
+        return self._apply(what, [z, alpha, x, y, beta],
+                           (x.type.shape[0], y.type.shape[1]), dtype)
 
     def _check(self, inputs: Sequence[Any]) -> None:
-        _, _, x, y, _ = inputs
-        if x.shape[1] != y.shape[0]:
-            raise ShapeMismatchError(
-                f"{self}: x of shape {x.shape} and y of shape {y.shape} are not "
-                "aligned for dot(x, y)"
-            )
+        self._check_aligned(("x", "y"), inputs[2], inputs[3])
 
-    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
-        return (inputs[2].shape[0], inputs[3].shape[1])
+    def _product_dims(self, shapes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return (shapes[2][0], shapes[3][1])
 
-    def _numpy(self, inputs: Sequence[Any]) -> Any:
-        z, a, x, y, b = inputs
-        return b * z + a * np.dot(x, y)
+    def _factor_grads(self, gp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        return _dot(gp, y.T), _dot(x.T, gp)
 
     def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
         _, a, x, y, b = inputs
@@ -231,52 +338,11 @@ class Gemm(_Update):
             return False
         if out.flags.f_contiguous:
             fn = _blas("gemm", x, y, out)
-            res = fn(a, x, y, b, out, overwrite_c=True)
-        elif out.flags.c_contiguous:  # out.T = alpha * y.T x.T + beta * out.T
+            return _store(fn(a, x, y, b, out, overwrite_c=True), out)
+        if out.flags.c_contiguous:  # out.T = alpha * y.T x.T + beta * out.T
             fn = _blas("gemm", y.T, x.T, out.T)
-            res = fn(a, y.T, x.T, b, out.T, overwrite_c=True).T
-        else:
-            return False
-        if not np.may_share_memory(res, out):
-            out[...] = res
-        return True
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        zs, _, xs, ys, _ = input_shapes
-        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
-        return [(_bcast(zs[0], static[0], xs[0]), _bcast(zs[1], static[1], ys[1]))]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        from symarray.tensor.blas import dot
-
-        z, a, x, y, b = inputs
-        (g,) = output_grads
-        mul = ELEMWISE_OPS["mul"]
-        xy = dot(x, y)
-        gp = _sum_to(g, xy)  # z may have broadcast the product
-        return [_sum_to(mul(b, g), z), _total(mul(g, xy)), mul(a, dot(gp, y.T)),
-                mul(a, dot(x.T, gp)), _total(mul(g, z))]
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        from symarray.tensor.blas import dot
-
-        z, a, x, y, b = inputs
-        dz, da, dx, dy, db = eval_points
-        terms = []
-        mul = ELEMWISE_OPS["mul"]
-        if db is not None:
-            terms.append(mul(db, z))
-        if dz is not None:
-            terms.append(mul(b, dz))
-        if da is not None:
-            terms.append(mul(da, dot(x, y)))
-        if dx is not None:
-            terms.append(mul(a, dot(dx, y)))
-        if dy is not None:
-            terms.append(mul(a, dot(x, dy)))
-        return [_tangent(terms, outputs_like=self(*inputs))]
+            return _store(fn(a, y.T, x.T, b, out.T, overwrite_c=True).T, out)
+        return False
 
 
 class Gemv(_Update):
@@ -292,39 +358,26 @@ class Gemv(_Update):
     array([4., 5.])
     """
 
-    _scale_positions = (1, 4)
+    _product = staticmethod(_dot)
+    _np_product = staticmethod(np.dot)
 
     def make_node(self, z: Any, alpha: Any, a: Any, x: Any, beta: Any) -> Apply:
         what = str(self)
-        z, a, x = (as_tensor_variable(v) for v in (z, a, x))
-        _check_rank(what, "z", z, 1)
-        _check_rank(what, "a", a, 2)
-        _check_rank(what, "x", x, 1)
-        dtype = _common_dtype(what, {"z": z, "a": a, "x": x})
+        (z, a, x), dtype = self._tensors(what, {"z": z, "a": a, "x": x}, (1, 2, 1))
         alpha = _scalar(alpha, dtype, what, "alpha")
         beta = _scalar(beta, dtype, what, "beta")
         _check_len(what, a.type.shape[1], x.type.shape[0],
                    "columns of a and the length of x differ")
-        shape = broadcast_static_shape([z.type.shape, (a.type.shape[0],)], what)
-        if self.inplace and shape != z.type.shape:
-            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
-                            f"(static shape {shape}) in place")
-        return Apply(self, [z, alpha, a, x, beta], [TensorType(dtype, shape=shape)()])
+        return self._apply(what, [z, alpha, a, x, beta], (a.type.shape[0],), dtype)
 
     def _check(self, inputs: Sequence[Any]) -> None:
-        _, _, a, x, _ = inputs
-        if a.shape[1] != x.shape[0]:
-            raise ShapeMismatchError(
-                f"{self}: a of shape {a.shape} and x of shape {x.shape} are not "
-                "aligned for dot(a, x)"
-            )
+        self._check_aligned(("a", "x"), inputs[2], inputs[3])
 
-    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
-        return (inputs[2].shape[0],)
+    def _product_dims(self, shapes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return (shapes[2][0],)
 
-    def _numpy(self, inputs: Sequence[Any]) -> Any:
-        z, al, a, x, b = inputs
-        return b * z + al * np.dot(a, x)
+    def _factor_grads(self, gp: Any, a: Any, x: Any) -> tuple[Any, Any]:
+        return _outer(gp, x), _dot(a.T, gp)
 
     def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
         _, al, a, x, b = inputs
@@ -332,52 +385,11 @@ class Gemv(_Update):
             return False
         if a.flags.f_contiguous:
             fn = _blas("gemv", a, x, out)
-            res = fn(al, a, x, b, out, overwrite_y=True)
-        elif a.flags.c_contiguous:
+            return _store(fn(al, a, x, b, out, overwrite_y=True), out)
+        if a.flags.c_contiguous:
             fn = _blas("gemv", a.T, x, out)
-            res = fn(al, a.T, x, b, out, trans=1, overwrite_y=True)
-        else:
-            return False
-        if not np.may_share_memory(res, out):
-            out[...] = res
-        return True
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        zs, _, as_, _, _ = input_shapes
-        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
-        return [(_bcast(zs[0], static[0], as_[0]),)]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        from symarray.tensor.blas import dot, outer
-
-        z, al, a, x, b = inputs
-        (g,) = output_grads
-        mul = ELEMWISE_OPS["mul"]
-        ax = dot(a, x)
-        gp = _sum_to(g, ax)  # z may have broadcast the product
-        return [_sum_to(mul(b, g), z), _total(mul(g, ax)),
-                mul(al, outer(gp, x)), mul(al, dot(a.T, gp)), _total(mul(g, z))]
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        from symarray.tensor.blas import dot
-
-        z, al, a, x, b = inputs
-        dz, dal, da, dx, db = eval_points
-        mul = ELEMWISE_OPS["mul"]
-        terms = []
-        if db is not None:
-            terms.append(mul(db, z))
-        if dz is not None:
-            terms.append(mul(b, dz))
-        if dal is not None:
-            terms.append(mul(dal, dot(a, x)))
-        if da is not None:
-            terms.append(mul(al, dot(da, x)))
-        if dx is not None:
-            terms.append(mul(al, dot(a, dx)))
-        return [_tangent(terms, outputs_like=self(*inputs))]
+            return _store(fn(al, a.T, x, b, out, trans=1, overwrite_y=True), out)
+        return False
 
 
 class Ger(_Update):
@@ -394,22 +406,16 @@ class Ger(_Update):
            [ 4., 12.]])
     """
 
-    _scale_positions = (1,)
+    _has_beta = False
+    _product = staticmethod(_outer)
+    _np_product = staticmethod(np.outer)
 
     def make_node(self, z: Any, alpha: Any, x: Any, y: Any) -> Apply:
         what = str(self)
-        z, x, y = (as_tensor_variable(v) for v in (z, x, y))
-        _check_rank(what, "z", z, 2)
-        _check_rank(what, "x", x, 1)
-        _check_rank(what, "y", y, 1)
-        dtype = _common_dtype(what, {"z": z, "x": x, "y": y})
+        (z, x, y), dtype = self._tensors(what, {"z": z, "x": x, "y": y}, (2, 1, 1))
         alpha = _scalar(alpha, dtype, what, "alpha")
-        prod = (x.type.shape[0], y.type.shape[0])
-        shape = broadcast_static_shape([z.type.shape, prod], what)
-        if self.inplace and shape != z.type.shape:
-            raise TypeError(f"{what}: z of type {z.type} cannot hold the result "
-                            f"(static shape {shape}) in place")
-        return Apply(self, [z, alpha, x, y], [TensorType(dtype, shape=shape)()])
+        return self._apply(what, [z, alpha, x, y],
+                           (x.type.shape[0], y.type.shape[0]), dtype)
 
     def _check(self, inputs: Sequence[Any]) -> None:
         z, _, x, y = inputs
@@ -421,61 +427,23 @@ class Ger(_Update):
                 f"outer(x, y) of shape {(x.shape[0], y.shape[0])}"
             ) from None
 
-    def _product_shape(self, inputs: Sequence[Any]) -> tuple[int, ...]:
-        return (inputs[2].shape[0], inputs[3].shape[0])
+    def _product_dims(self, shapes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+        return (shapes[2][0], shapes[3][0])
 
-    def _numpy(self, inputs: Sequence[Any]) -> Any:
-        z, a, x, y = inputs
-        return z + a * np.outer(x, y)
+    def _factor_grads(self, gp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+        return _dot(gp, y), _dot(gp.T, x)
 
     def _blas_into(self, out: np.ndarray[Any, Any], inputs: Sequence[Any]) -> bool:
         _, a, x, y = inputs
         if out.size == 0:
             return False
         if out.flags.f_contiguous:
-            res = _blas("ger", x, y, out)(a, x, y, a=out, overwrite_a=True)
-        elif out.flags.c_contiguous:  # out.T += alpha * outer(y, x)
-            res = _blas("ger", y, x, out.T)(a, y, x, a=out.T, overwrite_a=True).T
-        else:
-            return False
-        if not np.may_share_memory(res, out):
-            out[...] = res
-        return True
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        zs, _, xs, ys = input_shapes
-        static = node.inputs[0].type.shape  # type: ignore[attr-defined]
-        return [(_bcast(zs[0], static[0], xs[0]), _bcast(zs[1], static[1], ys[0]))]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        from symarray.tensor.blas import dot, outer
-
-        z, a, x, y = inputs
-        (g,) = output_grads
-        mul = ELEMWISE_OPS["mul"]
-        xy = outer(x, y)
-        gp = _sum_to(g, xy)  # z may have broadcast the product
-        return [_sum_to(g, z), _total(mul(g, xy)), mul(a, dot(gp, y)),
-                mul(a, dot(gp.T, x))]
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        from symarray.tensor.blas import outer
-
-        z, a, x, y = inputs
-        dz, da, dx, dy = eval_points
-        mul = ELEMWISE_OPS["mul"]
-        terms = []
-        if dz is not None:
-            terms.append(dz)
-        if da is not None:
-            terms.append(mul(da, outer(x, y)))
-        if dx is not None:
-            terms.append(mul(a, outer(dx, y)))
-        if dy is not None:
-            terms.append(mul(a, outer(x, dy)))
-        return [_tangent(terms, outputs_like=self(*inputs))]
+            fn = _blas("ger", x, y, out)
+            return _store(fn(a, x, y, a=out, overwrite_a=True), out)
+        if out.flags.c_contiguous:  # out.T += alpha * outer(y, x)
+            fn = _blas("ger", y, x, out.T)
+            return _store(fn(a, y, x, a=out.T, overwrite_a=True).T, out)
+        return False
 
 
 def _tangent(terms: list[Any], outputs_like: Any) -> Any:

@@ -77,6 +77,33 @@ def _maximum(a: Any, b: Any) -> Any:
     return maximum(a, b)
 
 
+def axis_out_shape(axis: int | None, shape: Sequence[Any]) -> tuple[Any, ...]:
+    """The output shape of an op along ``axis`` whose result is shaped like
+    its input ``shape`` (``axis=None``: like the flattened input)."""
+    if axis is None:
+        return (_shape_product(shape),)
+    return tuple(shape)
+
+
+def axis_lanes(axis: int | None, x: Any) -> tuple[Any, int]:
+    """``x`` as the array an op along ``axis`` works on, and the axis it works
+    along (``axis=None``: the flattened ``x`` along axis 0)."""
+    from symarray.tensor.shape_ops import flatten
+
+    if axis is None:
+        return (x if x.ndim == 1 else flatten(x, 1)), 0
+    return x, axis
+
+
+def lanes_as_input(axis: int | None, g: Any, x: Any) -> Any:
+    """``g``, shaped like ``axis_lanes(axis, x)``'s array, in ``x``'s shape."""
+    if axis is None and x.ndim != 1:
+        from symarray.tensor.shape_ops import reshape, shape
+
+        return reshape(g, shape(x), ndim=x.ndim)
+    return g
+
+
 def _is_float(x: Any) -> bool:
     return np.dtype(x.dtype).kind in "fc"
 
@@ -149,33 +176,19 @@ class CumOp(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if self.axis is None:
-            return [(_shape_product(input_shapes[0]),)]
-        return [tuple(input_shapes[0])]
-
-    def _lanes(self, x: Any) -> tuple[Any, int]:
-        """``x`` as the array the op scans, and the axis it scans along."""
-        from symarray.tensor.shape_ops import flatten
-
-        if self.axis is None:
-            return (x if x.ndim == 1 else flatten(x, 1)), 0
-        return x, self.axis
+        return [axis_out_shape(self.axis, input_shapes[0])]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         (x,), (y,), (gz,) = inputs, outputs, output_grads
         if not _is_float(x) or not _is_float(y):
             return [None]
-        xs, axis = self._lanes(x)
+        xs, axis = axis_lanes(self.axis, x)
         if self.mode == "add":
             g = _rev_cumsum(gz, axis)
         else:
             g = _cumprod_grad(xs, y, gz, axis)
-        if self.axis is None and x.ndim != 1:
-            from symarray.tensor.shape_ops import reshape, shape
-
-            g = reshape(g, shape(x), ndim=x.ndim)
-        return [g]
+        return [lanes_as_input(self.axis, g, x)]
 
     def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
         (x,), (ev,) = inputs, eval_points
@@ -183,8 +196,8 @@ class CumOp(Op):
             return [None]
         if self.mode == "add":
             return [self(ev)]  # linear
-        xs, axis = self._lanes(x)
-        evs, _ = self._lanes(ev)
+        xs, axis = axis_lanes(self.axis, x)
+        evs, _ = axis_lanes(self.axis, ev)
         return [_cumprod_tangent(xs, CumOp(axis, "mul")(xs), evs, axis)]
 
 

@@ -1,9 +1,10 @@
 """Shape ops: reading, asserting and changing the shape of a tensor.
 
 ``shape(x)`` / ``shape_i(x, i)`` read lengths at run time; ``specify_shape``
-and ``Assert`` check facts at run time and pass their input through (views);
-``reshape`` and friends (``flatten``, ``squeeze``, ``shape_padleft``...)
-change the layout.  (``broadcast_to`` lives with ``alloc``.)
+checks facts at run time and passes its input through (a view);
+``reshape`` and ``flatten`` change the layout.  (``broadcast_to`` lives with
+``alloc``; ``squeeze``, ``shape_padleft``..., ``unbroadcast``... and
+``Assert`` with :mod:`symarray.tensor.shape_misc`, re-exported here.)
 
 Key decisions:
 
@@ -14,8 +15,8 @@ Key decisions:
   static lengths survive every op that takes a shape.
 * ``MakeVector`` (a vector from 0-d scalars) lives here because it is how
   symbolic shapes are built; ``stack`` uses it for scalars.
-* Ops whose output is their input (``SpecifyShape``, ``Unbroadcast``,
-  ``Assert``) declare ``view_map``; so does ``Reshape``.
+* Ops whose output is their input (``SpecifyShape``; ``Unbroadcast`` and
+  ``Assert`` in ``shape_misc``) declare ``view_map``; so does ``Reshape``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from symarray.errors import (
-    AssertionFailedError,
     AxisError,
     DtypeError,
     RankError,
@@ -40,11 +40,8 @@ from symarray.tensor.elemwise import cast, dimshuffle
 from symarray.tensor.type import TensorType
 
 __all__ = [
-    "Shape", "Shape_i", "SpecifyShape", "Reshape", "Unbroadcast", "Assert",
-    "MakeVector", "shape", "shape_i", "specify_shape", "reshape",
-    "flatten", "squeeze", "shape_padleft", "shape_padright", "shape_padaxis",
-    "addbroadcast", "unbroadcast", "patternbroadcast", "assert_op", "make_vector",
-    "get_vector_length",
+    "Shape", "Shape_i", "SpecifyShape", "Reshape", "MakeVector", "shape", "shape_i",
+    "specify_shape", "reshape", "flatten", "make_vector", "get_vector_length",
 ]
 
 Entry = Any  # an int, or a 0-d int64 TensorVariable
@@ -248,6 +245,31 @@ def grad_like(g: Any, x: Any) -> Any:
     if any(m is not None for m in missing):
         g = specify_shape(g, missing)
     return g
+
+
+class IdentityLikeOp(Op):
+    """Base of the ops whose output is input 0's value (a copy, a view or the
+    same array, maybe with other static lengths): the output has input 0's
+    shape, its gradient is the output's (cast and given back input 0's
+    static lengths) and its tangent is the op applied to input 0's tangent
+    (the other inputs, e.g. conditions, pass through and get no gradient).
+    """
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        return [tuple(input_shapes[0])]
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        x = inputs[0]
+        gx = grad_like(output_grads[0], x) if is_float(x) else None
+        return [gx] + [None] * (len(inputs) - 1)
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        x, *rest = inputs
+        if eval_points[0] is None or not is_float(x):
+            return [None]
+        return [self(cast(eval_points[0], x.dtype), *rest)]
 
 
 def _fmt(shape: Sequence[Any]) -> str:
@@ -756,186 +778,15 @@ def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Any:
     return Reshape(ndim)(x, shape_vector(new))
 
 
-# -- adding and dropping broadcastable dimensions ---------------------------
+_MOVED = ("squeeze", "shape_padleft", "shape_padright", "shape_padaxis", "Unbroadcast",
+          "unbroadcast", "addbroadcast", "patternbroadcast", "Assert", "assert_op")
 
 
-def squeeze(x: Any, axis: Any = None) -> Any:
-    """Drop dimensions of length 1.
+def __getattr__(name: str) -> Any:
+    """The broadcastable-dimension ops and ``Assert`` moved to
+    :mod:`symarray.tensor.shape_misc`; they stay importable from here."""
+    if name in _MOVED:
+        from symarray.tensor import shape_misc
 
-    Without ``axis``, drops the dimensions known (statically) to have length
-    1.  With ``axis`` (an int or a tuple), drops those, checking at run time
-    the ones whose length is not static.
-    """
-    x = as_tensor_variable(x)
-    if axis is None:
-        return dimshuffle(x, [d for d in range(x.ndim) if x.type.shape[d] != 1])
-    axes = [axis] if isinstance(axis, (int, np.integer)) else list(axis)
-    axes = sorted({_check_axis(a, x.ndim, "squeeze") for a in axes})
-    for a in axes:
-        if x.type.shape[a] not in (None, 1):
-            raise ShapeMismatchError(
-                f"squeeze: dimension {a} of {x} has length {x.type.shape[a]}, not 1 "
-                f"({x.type})"
-            )
-    x = specify_shape(x, [1 if d in axes else None for d in range(x.ndim)])
-    return dimshuffle(x, [d for d in range(x.ndim) if d not in axes])
-
-
-def shape_padleft(x: Any, n_ones: int = 1) -> Any:
-    """``x`` with ``n_ones`` broadcastable dimensions added in front."""
-    x = as_tensor_variable(x)
-    return dimshuffle(x, ["x"] * n_ones + list(range(x.ndim)))
-
-
-def shape_padright(x: Any, n_ones: int = 1) -> Any:
-    """``x`` with ``n_ones`` broadcastable dimensions added at the end."""
-    x = as_tensor_variable(x)
-    return dimshuffle(x, list(range(x.ndim)) + ["x"] * n_ones)
-
-
-def shape_padaxis(x: Any, axis: int) -> Any:
-    """``x`` with a broadcastable dimension inserted at ``axis`` (``expand_dims``)."""
-    x = as_tensor_variable(x)
-    axis = _check_axis(axis, x.ndim + 1, "shape_padaxis")
-    pattern: list[Any] = list(range(x.ndim))
-    pattern.insert(axis, "x")
-    return dimshuffle(x, pattern)
-
-
-class Unbroadcast(Op):
-    """Forget that some dimensions have static length 1 (a view)."""
-
-    __props__ = ("axes",)
-    view_map = {0: [0]}
-
-    def __init__(self, *axes: int) -> None:
-        self.axes = tuple(sorted({int(a) for a in axes}))
-
-    def make_node(self, x: Any) -> Apply:
-        x = as_tensor_variable(x)
-        for a in self.axes:
-            if not 0 <= a < x.ndim:
-                raise AxisError(f"{self}: {x} of type {x.type} has no dimension {a}")
-        static = [None if d in self.axes and s == 1 else s
-                  for d, s in enumerate(x.type.shape)]
-        return Apply(self, [x], [TensorType(x.dtype, shape=static).make_variable()])
-
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        output_storage[0][0] = inputs[0]
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [tuple(input_shapes[0])]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        # identity; the gradient gets back the static lengths of 1
-        (x,) = inputs
-        return [grad_like(output_grads[0], x) if is_float(x) else None]
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        (x,), (ex,) = inputs, eval_points
-        if ex is None or not is_float(x):
-            return [None]
-        return [self(cast(ex, x.dtype))]
-
-
-def unbroadcast(x: Any, *axes: int) -> Any:
-    """``x`` with the given dimensions no longer broadcastable."""
-    x = as_tensor_variable(x)
-    norm = [_check_axis(a, x.ndim, "unbroadcast") for a in axes]
-    norm = [a for a in norm if x.type.shape[a] == 1]
-    return Unbroadcast(*norm)(x) if norm else x
-
-
-def addbroadcast(x: Any, *axes: int) -> Any:
-    """``x`` with the given dimensions broadcastable (checked at run time)."""
-    x = as_tensor_variable(x)
-    norm = {_check_axis(a, x.ndim, "addbroadcast") for a in axes}
-    for a in norm:
-        if x.type.shape[a] not in (None, 1):
-            raise ShapeMismatchError(
-                f"addbroadcast: dimension {a} of {x} has static length "
-                f"{x.type.shape[a]}, so it cannot be broadcastable ({x.type})"
-            )
-    return specify_shape(x, [1 if d in norm else None for d in range(x.ndim)])
-
-
-def patternbroadcast(x: Any, broadcastable: Sequence[bool]) -> Any:
-    """``x`` made broadcastable exactly where ``broadcastable`` is True."""
-    x = as_tensor_variable(x)
-    if len(broadcastable) != x.ndim:
-        raise RankError(
-            f"patternbroadcast: pattern {tuple(broadcastable)} has "
-            f"{len(broadcastable)} entries, {x} has {x.ndim} dimensions"
-        )
-    x = addbroadcast(x, *[d for d, b in enumerate(broadcastable) if b])
-    return unbroadcast(x, *[d for d, b in enumerate(broadcastable) if not b])
-
-
-# -- Assert -----------------------------------------------------------------
-
-
-class Assert(Op):
-    """Return ``x`` (a view) after checking that every condition holds.
-
-    ``Assert("x must be positive")(x, T.all(x > 0))`` raises
-    :class:`~symarray.errors.AssertionFailedError` with the message when a
-    condition is false (a condition that is an array must be true everywhere).
-    """
-
-    __props__ = ("msg",)
-    view_map = {0: [0]}
-
-    def __init__(self, msg: str = "Assertion failed") -> None:
-        self.msg = str(msg)
-
-    def make_node(self, x: Any, *conds: Any) -> Apply:
-        x = as_tensor_variable(x)
-        cs = [as_tensor_variable(c) for c in conds]
-        for k, c in enumerate(cs):
-            if np.dtype(c.dtype).kind == "c":
-                raise DtypeError(f"Assert: condition {k} is complex ({c.type})")
-        return Apply(self, [x, *cs], [x.type.make_variable()])
-
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        for k, c in enumerate(inputs[1:]):
-            if not np.all(c):
-                raise AssertionFailedError(
-                    f"{self.msg} (condition {k}, {node.inputs[1 + k]}, is false)"
-                )
-        output_storage[0][0] = inputs[0]
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [tuple(input_shapes[0])]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        # identity for x; the conditions only gate the result
-        x = inputs[0]
-        gx = grad_like(output_grads[0], x) if is_float(x) else None
-        return [gx] + [None] * (len(inputs) - 1)
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        # the tangent is checked by the same conditions as the value
-        x, *conds = inputs
-        if eval_points[0] is None or not is_float(x):
-            return [None]
-        return [self(cast(eval_points[0], x.dtype), *conds)]
-
-
-def assert_op(x: Any, *conditions: Any, msg: str = "Assertion failed") -> Any:
-    """``x``, checked at run time: raises AssertionFailedError(msg) when a
-    condition is false.
-
-    Examples
-    --------
-    >>> import numpy as np, symarray.tensor as T
-    >>> x = T.dscalar("x")
-    >>> float(T.assert_op(x, T.gt(x, 0), msg="x > 0").eval({x: 2.0}))
-    2.0
-    """
-    return Assert(msg)(x, *conditions)
+        return getattr(shape_misc, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

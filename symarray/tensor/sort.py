@@ -19,6 +19,7 @@ import numpy as np
 
 from symarray.graph.basic import Apply, Op
 from symarray.tensor.basic import as_tensor_variable
+from symarray.tensor.extra_ops import axis_lanes, axis_out_shape, lanes_as_input
 from symarray.tensor.reduction import normalize_axis
 from symarray.tensor.type import TensorType
 
@@ -64,11 +65,7 @@ class _SortBase(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        if self.axis is None:
-            from symarray.tensor.extra_ops import _shape_product
-
-            return [(_shape_product(input_shapes[0]),)]
-        return [tuple(input_shapes[0])]
+        return [axis_out_shape(self.axis, input_shapes[0])]
 
 
 def _is_float(x: Any) -> bool:
@@ -111,14 +108,6 @@ class SortOp(_SortBase):
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = np.sort(inputs[0], axis=self.axis, kind=self.kind)
 
-    def _lanes(self, x: Any) -> tuple[Any, int]:
-        """``x`` as the array sorted along an axis, and that axis."""
-        from symarray.tensor.shape_ops import flatten
-
-        if self.axis is None:
-            return (x if x.ndim == 1 else flatten(x, 1)), 0
-        return x, self.axis
-
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         from symarray.tensor.alloc import zeros_like
@@ -127,23 +116,19 @@ class SortOp(_SortBase):
         (x,), (gz,) = inputs, output_grads
         if not _is_float(x):
             return [None]
-        xs, axis = self._lanes(x)
+        xs, axis = axis_lanes(self.axis, x)
         order = ArgSortOp(axis, self.kind)(xs)
         # a permutation, so each entry is written once (inc == set)
         g = inc_subtensor(zeros_like(xs)[_along_axis(order, axis)], gz)
-        if self.axis is None and x.ndim != 1:
-            from symarray.tensor.shape_ops import reshape, shape
-
-            g = reshape(g, shape(x), ndim=x.ndim)
-        return [g]
+        return [lanes_as_input(self.axis, g, x)]
 
     def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
         # the tangents permuted like the values: ev[argsort(x)] along the axis
         (x,), (ev,) = inputs, eval_points
         if ev is None or not _is_float(x):
             return [None]
-        xs, axis = self._lanes(x)
-        evs, _ = self._lanes(ev)
+        xs, axis = axis_lanes(self.axis, x)
+        evs, _ = axis_lanes(self.axis, ev)
         order = ArgSortOp(axis, self.kind)(xs)
         return [evs[_along_axis(order, axis)]]
 

@@ -613,6 +613,31 @@ def index_or_raise(op: Op, x: np.ndarray[Any, Any], key: tuple[Any, ...]) -> Any
 # -- basic indexing -------------------------------------------------------------
 
 
+def index_node(op: Any, x: Any, index_inputs: Sequence[Any],
+               allow_arrays: bool) -> Apply:
+    """The node of the indexing op ``op`` (with an ``idx_list``) applied to
+    ``x`` and the index inputs, after checking them against ``x``'s type."""
+    x = as_tensor_variable(x)
+    inputs: list[Any] = [as_tensor_variable(i) for i in index_inputs]
+    check_index_inputs(op, op.idx_list, inputs, allow_arrays=allow_arrays)
+    check_index_rank(op.idx_list, inputs, x.ndim, x.type)
+    layout = index_layout(op.idx_list, x.ndim, [i.type for i in inputs])
+    check_static_index(layout, x.type.shape, inputs, str(op))
+    shape = static_out_shape(layout, x.type.shape, inputs, str(op))
+    return Apply(op, [x, *inputs], [TensorType(x.dtype, shape=shape)()])
+
+
+def index_out_shape(idx_list: Sequence[Any], node: Apply,
+                    input_shapes: list[tuple[Any, ...]]) -> list[Any]:
+    """The symbolic shape of ``x[idx_list]`` for the node ``x[...]`` whose
+    inputs are ``x`` then the index inputs (for ``infer_shape``)."""
+    x: Any = node.inputs[0]
+    index_vars = node.inputs[1:]
+    layout = index_layout(idx_list, x.type.ndim, [i.type for i in index_vars])
+    return symbolic_out_shape(layout, x.type.shape, input_shapes[0], index_vars,
+                              input_shapes[1:])
+
+
 class Subtensor(Op):
     """Basic indexing ``x[idx]`` (ints, slices, newaxis, ...): returns a view.
 
@@ -646,14 +671,7 @@ class Subtensor(Op):
         return f"Subtensor{{{idx_list_str(self.idx_list)}}}"
 
     def make_node(self, x: Any, *index_inputs: Any) -> Apply:
-        x = as_tensor_variable(x)
-        inputs: list[Any] = [as_tensor_variable(i) for i in index_inputs]
-        check_index_inputs(self, self.idx_list, inputs, allow_arrays=False)
-        check_index_rank(self.idx_list, inputs, x.ndim, x.type)
-        layout = index_layout(self.idx_list, x.ndim, [i.type for i in inputs])
-        check_static_index(layout, x.type.shape, inputs, str(self))
-        shape = static_out_shape(layout, x.type.shape, inputs, str(self))
-        return Apply(self, [x, *inputs], [TensorType(x.dtype, shape=shape)()])
+        return index_node(self, x, index_inputs, allow_arrays=False)
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
@@ -665,11 +683,7 @@ class Subtensor(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        x: Any = node.inputs[0]
-        index_vars = node.inputs[1:]
-        layout = index_layout(self.idx_list, x.type.ndim, [i.type for i in index_vars])
-        return [symbolic_out_shape(layout, x.type.shape, input_shapes[0], index_vars,
-                                   input_shapes[1:])]
+        return [index_out_shape(self.idx_list, node, input_shapes)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:

@@ -25,17 +25,15 @@ from symarray.tensor.subtensor import (
     Idx,
     _array_constant,
     build_key,
-    check_index_inputs,
-    check_index_rank,
     check_static_index,
     fill_static,
     getitem,
     idx_list_str,
     index_layout,
+    index_node,
     index_or_raise,
-    static_out_shape,
+    index_out_shape,
     static_shape_of,
-    symbolic_out_shape,
 )
 from symarray.tensor.type import TensorType
 
@@ -43,16 +41,9 @@ __all__ = ["AdvancedSubtensor1", "AdvancedSubtensor", "take", "advanced_subtenso
            "advanced_subtensor"]
 
 
-class CountNonzero(Op):
-    """The number of nonzero (True) elements of a tensor, as an int64 scalar."""
-
-    def make_node(self, x: Any) -> Apply:
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [TensorType("int64", shape=())()])
-
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        output_storage[0][0] = np.asarray(np.count_nonzero(inputs[0]), dtype=np.int64)
+class _IntScalarOp(Op):
+    """Base of the ops that compute an int64 scalar from integer facts of
+    their inputs (a count, a length): no gradient, no tangent."""
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -66,10 +57,22 @@ class CountNonzero(Op):
         return [None]
 
 
+class CountNonzero(_IntScalarOp):
+    """The number of nonzero (True) elements of a tensor, as an int64 scalar."""
+
+    def make_node(self, x: Any) -> Apply:
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [TensorType("int64", shape=())()])
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        output_storage[0][0] = np.asarray(np.count_nonzero(inputs[0]), dtype=np.int64)
+
+
 count_nonzero_scalar = CountNonzero()
 
 
-class SliceLength(Op):
+class SliceLength(_IntScalarOp):
     """``len(range(*slice(start, stop, step).indices(n)))`` as an int64 scalar.
 
     Inputs are ``n`` then the slice parts that are present (``has_start``,
@@ -103,17 +106,6 @@ class SliceLength(Op):
         n = int(inputs[0])
         length = len(range(*self._slice(inputs[1:]).indices(n)))
         output_storage[0][0] = np.asarray(length, dtype=np.int64)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [()]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        return [None] * len(inputs)  # an integer count: no gradient
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        return [None]
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         values = [get(v) for v in var.owner.inputs]  # type: ignore[union-attr]
@@ -211,14 +203,7 @@ class AdvancedSubtensor(Op):
         return f"AdvancedSubtensor{{{idx_list_str(self.idx_list)}}}"
 
     def make_node(self, x: Any, *index_inputs: Any) -> Apply:
-        x = as_tensor_variable(x)
-        inputs: list[Any] = [as_tensor_variable(i) for i in index_inputs]
-        check_index_inputs(self, self.idx_list, inputs, allow_arrays=True)
-        check_index_rank(self.idx_list, inputs, x.ndim, x.type)
-        layout = index_layout(self.idx_list, x.ndim, [i.type for i in inputs])
-        check_static_index(layout, x.type.shape, inputs, str(self))
-        shape = static_out_shape(layout, x.type.shape, inputs, str(self))
-        return Apply(self, [x, *inputs], [TensorType(x.dtype, shape=shape)()])
+        return index_node(self, x, index_inputs, allow_arrays=True)
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
@@ -231,11 +216,7 @@ class AdvancedSubtensor(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        x: Any = node.inputs[0]
-        index_vars = node.inputs[1:]
-        layout = index_layout(self.idx_list, x.type.ndim, [i.type for i in index_vars])
-        inferred = symbolic_out_shape(layout, x.type.shape, input_shapes[0],
-                                      index_vars, input_shapes[1:])
+        inferred = index_out_shape(self.idx_list, node, input_shapes)
         out = static_shape_of(node.outputs[0])
         return [fill_static(out, inferred)]
 
