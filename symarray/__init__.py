@@ -6,7 +6,7 @@ against Theano's documented API: build a graph with ``T``, compile it with
 ``updates``.
 """
 
-from symarray import config
+from symarray import config, ifelse  # ifelse: a module you can call
 from symarray.compile import (
     Function,
     In,
@@ -38,4 +38,5 @@ __all__ = [
     "get_default_mode", "get_mode", "shared", "Apply", "Constant",
     "FunctionGraph", "Op", "Type", "Variable", "clone_replace", "graph_inputs",
     "OrderedUpdates", "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
+    "ifelse",
 ]

@@ -23,6 +23,7 @@ from symarray import config
 from symarray.compile.io import In, Out
 from symarray.compile.mode import REWRITE_PIPELINES, Mode, get_mode
 from symarray.compile.sharedvalue import SharedVariable
+from symarray.control.branches import is_lazy, track_branches
 from symarray.errors import UnusedInputError
 from symarray.graph.basic import Constant, Variable
 from symarray.graph.destroyhandler import DestroyHandler
@@ -207,6 +208,8 @@ class FunctionMaker:
         self.fgraph.attach_feature(Supervisor(protected))
         if accept_inplace:
             self.fgraph.validate()  # the caller's in-place ops must be safe too
+        if any(is_lazy(n) for n in self.fgraph.apply_nodes):
+            track_branches(self.fgraph)  # fgraph.branch_of, read by fusion
         self._rewrite()
         self.schedule = self.fgraph.toposort()
         self.copy_outputs, self.copy_updates = _alias_copies(self)

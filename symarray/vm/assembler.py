@@ -10,7 +10,11 @@ Steps:
    after that CALL) unless it is an input, an output or a constant; a node
    output nobody reads is freed right after the node.
 4. Emit the bytecode (``CALL k`` per node, ``FREE`` where needed, ``HALT``)
-   and the flat operand arrays.
+   and the flat operand arrays.  A schedule with lazy ``ifelse`` nodes is
+   first laid out in branch blocks (:func:`~symarray.control.branches.
+   plan_branches`): ``JUMP_IF_FALSE``/``JUMP`` skip the untaken block, and
+   a value read inside a block is freed after the ``ifelse`` that holds
+   the block unless it was made in that block.
 5. Work out ``after_call``: the cells emptied after every call, in both
    modes.  They are the inputs, the outputs and every cell whose value may
    share memory with them, following the ops' ``view_map``/``destroy_map``.
@@ -25,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from symarray.control.branches import BranchPlan, plan_branches
 from symarray.graph.basic import Apply, Constant, Variable
 from symarray.vm._cvm import CyStorage
 from symarray.vm.program import Opcode, Program
@@ -57,6 +62,9 @@ def build_program(
         Free intermediates after their last reader (else keep them for the
         next call, whose kernels write into them).
     """
+    plan = plan_branches(schedule, outputs)
+    if plan is not None:
+        schedule = plan.order
     cell_of: dict[Variable, int] = {}
     constants: dict[int, Any] = {}
 
@@ -84,8 +92,9 @@ def build_program(
         thunks.append(thunk)
 
     keep = set(input_cells) | set(output_cells) | set(constants)
-    free_after = _free_lists(node_inputs, node_outputs, keep, allow_gc)
-    code, free_lists = _emit(free_after)
+    free_after = _free_lists(node_inputs, node_outputs, keep, allow_gc,
+                             _use_points(plan, schedule))
+    code, free_lists = _emit(free_after, plan, cell_of)
     operands, node_operands = _operands(node_inputs, node_outputs)
     after = _after_call(schedule, cell_of, input_cells, output_cells, constants)
     return Program(
@@ -111,17 +120,29 @@ def build_program(
     )
 
 
+def _use_points(plan: BranchPlan | None, schedule: Sequence[Apply]
+                ) -> list[tuple[int, ...]] | None:
+    """Per node, per input: the node after which that read is over on every
+    path (None: the node itself, as in a straight-line schedule)."""
+    if plan is None:
+        return None
+    return [tuple(plan.free_point(k, v) for v in node.inputs)
+            for k, node in enumerate(schedule)]
+
+
 def _free_lists(node_inputs: list[tuple[int, ...]],
                 node_outputs: list[tuple[int, ...]], keep: set[int],
-                allow_gc: bool) -> list[tuple[int, ...]]:
+                allow_gc: bool, use_points: list[tuple[int, ...]] | None = None
+                ) -> list[tuple[int, ...]]:
     """Per node: the cells whose last reader it is (GC mode)."""
     free_after: list[list[int]] = [[] for _ in node_inputs]
     if not allow_gc:
         return [() for _ in node_inputs]
     last_use: dict[int, int] = {}
     for k, (ins, outs) in enumerate(zip(node_inputs, node_outputs, strict=True)):
-        for i in ins:
-            last_use[i] = k
+        for j, i in enumerate(ins):
+            at = k if use_points is None else use_points[k][j]
+            last_use[i] = max(last_use.get(i, at), at)
         for o in outs:
             last_use.setdefault(o, k)  # an output nobody reads dies at once
     for c, k in last_use.items():
@@ -130,16 +151,37 @@ def _free_lists(node_inputs: list[tuple[int, ...]],
     return [tuple(sorted(f)) for f in free_after]
 
 
-def _emit(free_after: list[tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
-    """The straight-line bytecode: CALL each node, FREE after it, HALT."""
+def _emit(free_after: list[tuple[int, ...]], plan: BranchPlan | None = None,
+          cell_of: dict[Variable, int] | None = None
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """The bytecode: CALL each node, FREE after it, HALT; with a branch
+    plan, its JUMP_IF_FALSE/JUMP around the blocks."""
     code: list[tuple[int, int, int]] = []
     lists: list[int] = []
-    for k, frees in enumerate(free_after):
-        code.append((Opcode.CALL, k, 0))
-        if frees:
-            code.append((Opcode.FREE, len(lists), 0))
-            lists.append(len(frees))
-            lists.extend(frees)
+    items = (plan.items if plan is not None
+             else [("call", k) for k in range(len(free_after))])
+    at: dict[int, int] = {}  # label -> instruction
+    fixups: list[tuple[int, int]] = []  # (instruction, label)
+    for item in items:
+        if item[0] == "label":
+            at[item[1]] = len(code)
+        elif item[0] == "jif":
+            fixups.append((len(code), item[2]))
+            code.append((Opcode.JUMP_IF_FALSE, (cell_of or {})[item[1]], -1))
+        elif item[0] == "jump":
+            fixups.append((len(code), item[1]))
+            code.append((Opcode.JUMP, -1, 0))
+        else:
+            k = item[1]
+            code.append((Opcode.CALL, k, 0))
+            frees = free_after[k]
+            if frees:
+                code.append((Opcode.FREE, len(lists), 0))
+                lists.append(len(frees))
+                lists.extend(frees)
+    for pc, label in fixups:
+        op, a, b = code[pc]
+        code[pc] = (op, at[label], b) if op == Opcode.JUMP else (op, a, at[label])
     code.append((Opcode.HALT, 0, 0))
     return (np.array(code, dtype=np.int32).reshape(-1, 3),
             np.array(lists, dtype=np.int32))
