@@ -33,39 +33,18 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from chains import CHAIN100, apply_chain
 
 import symarray
 import symarray.tensor as T  # noqa: N812
 
-CHAIN: list[tuple[str, float | None]] = [
-    ("mul", 1.0001), ("add", 0.5), ("sin", None), ("sub", 0.25),
-] * 25
-
 
 def chain_graph(x: Any) -> Any:
-    for op, c in CHAIN:
-        if op == "mul":
-            x = x * c
-        elif op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        else:
-            x = T.sin(x)
-    return x
+    return apply_chain(x, CHAIN100, T.sin)
 
 
 def chain_numpy(x: np.ndarray) -> np.ndarray:
-    for op, c in CHAIN:
-        if op == "mul":
-            x = x * c
-        elif op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        else:
-            x = np.sin(x)
-    return x
+    return apply_chain(x, CHAIN100, np.sin)
 
 
 def expr_numpy(x: np.ndarray) -> np.ndarray:

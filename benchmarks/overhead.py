@@ -33,42 +33,20 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from chains import TANH_CHAIN100, apply_chain
 
 import symarray
 import symarray.tensor as T  # noqa: N812
 
-#: the 100 elementwise nodes of the chain, in order
-CHAIN: list[tuple[str, float | None]] = [
-    ("mul", 1.0001), ("add", 0.0001), ("tanh", None), ("sub", 0.0001),
-] * 25
-
 
 def chain_symbolic(x: Any) -> Any:
-    """The chain as a symarray graph (one node per entry of ``CHAIN``)."""
-    for op, c in CHAIN:
-        if op == "mul":
-            x = x * c
-        elif op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        else:
-            x = T.tanh(x)
-    return x
+    """The chain as a symarray graph (one node per step)."""
+    return apply_chain(x, TANH_CHAIN100, T.tanh)
 
 
 def chain_numpy(x: np.ndarray) -> np.ndarray:
     """The same chain, eagerly with NumPy."""
-    for op, c in CHAIN:
-        if op == "mul":
-            x = x * c
-        elif op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        else:
-            x = np.tanh(x)
-    return x
+    return apply_chain(x, TANH_CHAIN100, np.tanh)
 
 
 def time_per_call(fn: Callable[[], Any], repeats: int, batch_time: float

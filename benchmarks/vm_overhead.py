@@ -40,29 +40,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from chains import CHAIN100, apply_chain
 
 import symarray
 import symarray.tensor as T  # noqa: N812
 
-#: the anchors' chain: 100 elementwise nodes
-CHAIN: list[tuple[str, float | None]] = [
-    ("mul", 1.0001), ("add", 0.5), ("sin", None), ("sub", 0.25),
-] * 25
 LINKERS = ("py", "vm", "cvm", "cvm_nogc")
-
-
-def apply_chain(x: Any, sin: Callable[[Any], Any]) -> Any:
-    """The chain on symbolic variables or NumPy arrays."""
-    for op, c in CHAIN:
-        if op == "mul":
-            x = x * c
-        elif op == "add":
-            x = x + c
-        elif op == "sub":
-            x = x - c
-        else:
-            x = sin(x)
-    return x
 
 
 def seconds_per_call(fn: Callable[[], Any], batch_time: float) -> float:
@@ -122,12 +105,12 @@ def call_overhead_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, int]]
 def chain_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, int]]:
     x = T.dvector("x")
     v = np.random.default_rng(0).standard_normal(10)
-    expected = apply_chain(v, np.sin)
+    expected = apply_chain(v, CHAIN100, np.sin)
     mode = symarray.get_default_mode().excluding("fusion")
     cases: dict[str, Callable[[], Any]] = {
-        "numpy eager": lambda: apply_chain(v, np.sin)}
+        "numpy eager": lambda: apply_chain(v, CHAIN100, np.sin)}
     nodes: dict[str, int] = {}
-    out = apply_chain(x, T.sin)
+    out = apply_chain(x, CHAIN100, T.sin)
     for linker in LINKERS:
         m = symarray.Mode(linker=linker, optimizer=mode.optimizer,
                           excluding=mode.excluded)
