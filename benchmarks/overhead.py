@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 from chains import TANH_CHAIN100, apply_chain
+from timing import calls_per_batch
 
 import symarray
 import symarray.tensor as T  # noqa: N812
@@ -55,13 +56,7 @@ def time_per_call(fn: Callable[[], Any], repeats: int, batch_time: float
     for _ in range(3):
         fn()
     timer = timeit.Timer(fn)
-    number = 1
-    while True:  # calibrate: one batch lasts about batch_time
-        elapsed = timer.timeit(number)
-        if elapsed >= batch_time / 4 or number >= 10 ** 7:
-            break
-        number *= 4
-    number = max(1, int(number * batch_time / max(elapsed, 1e-9)))
+    number = calls_per_batch(timer, batch_time)
     was_enabled = gc.isenabled()
     gc.disable()
     try:

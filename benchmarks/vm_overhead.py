@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 from chains import CHAIN100, apply_chain
+from timing import calls_per_batch
 
 import symarray
 import symarray.tensor as T  # noqa: N812
@@ -51,13 +52,7 @@ LINKERS = ("py", "vm", "cvm", "cvm_nogc")
 def seconds_per_call(fn: Callable[[], Any], batch_time: float) -> float:
     """Seconds per call of ``fn`` over one batch of about ``batch_time`` s."""
     timer = timeit.Timer(fn)
-    number = 1
-    while True:
-        elapsed = timer.timeit(number)
-        if elapsed >= batch_time / 4 or number >= 10**7:
-            break
-        number *= 4
-    number = max(1, int(number * batch_time / max(elapsed, 1e-9)))
+    number = calls_per_batch(timer, batch_time)
     return timer.timeit(number) / number
 
 

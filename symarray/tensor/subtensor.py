@@ -40,10 +40,11 @@ from typing import Any
 
 import numpy as np
 
-from symarray.errors import IndexDtypeError, IndexingError
+from symarray.errors import IndexDtypeError, IndexingError, ShapeMismatchError
 from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.graph.traversal import NotScalarConstantError
 from symarray.tensor.basic import as_tensor_variable
+from symarray.tensor.elemwise import broadcast_static_shape
 from symarray.tensor.type import TensorType
 from symarray.tensor.variable import TensorConstant
 
@@ -380,23 +381,16 @@ def _static_slice_len(n: int | None, s: IndexSlice) -> int | None:
 
 def _broadcast_static(shapes: list[tuple[int | None, ...]], what: str
                       ) -> tuple[int | None, ...]:
+    """Static broadcast shape of index arrays (NumPy's rule, ranks padded left)."""
     ndim = max((len(s) for s in shapes), default=0)
-    out: list[int | None] = []
-    for d in range(ndim):
-        lengths = [s[len(s) - ndim + d] for s in shapes if len(s) - ndim + d >= 0]
-        known = {n for n in lengths if n is not None and n != 1}
-        if len(known) > 1:
-            raise IndexingError(
-                f"{what}: shape mismatch: indexing arrays could not be broadcast "
-                f"together with shapes {' '.join(str(s) for s in shapes)}"
-            )
-        if known:
-            out.append(known.pop())
-        elif all(n == 1 for n in lengths):
-            out.append(1)
-        else:
-            out.append(None)
-    return tuple(out)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    try:
+        return broadcast_static_shape(padded, what)
+    except ShapeMismatchError:
+        raise IndexingError(
+            f"{what}: shape mismatch: indexing arrays could not be broadcast "
+            f"together with shapes {' '.join(str(s) for s in shapes)}"
+        ) from None
 
 
 def check_static_index(layout: Layout, x_shape: Sequence[int | None],
