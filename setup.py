@@ -5,6 +5,10 @@
   ``build/cython/`` so no generated C lands in the source tree.
 - Plain C extensions are listed in ``C_EXTENSIONS`` as
   ``(module name, [source files])``.
+- ``EXTENSION_ARGS`` adds compile/link flags to one module (OpenMP, math
+  libraries).
+- ``SYMARRAY_BUILD_ONLY=path.pyx[,path2.pyx]`` (an environment variable)
+  builds only those modules: a quick rebuild while working on one kernel.
 
 NumPy and Cython are imported only when there is something to build.
 """
@@ -23,11 +27,19 @@ C_EXTENSIONS: list[tuple[str, list[str]]] = []
 
 EXTRA_COMPILE_ARGS = [] if os.name == "nt" else ["-O3"]
 
+# dotted module name -> {"compile": [...], "link": [...]} extra flags
+EXTENSION_ARGS: dict[str, dict[str, list[str]]] = {}
+
 
 def _pyx_files() -> list[str]:
-    return sorted(
+    files = sorted(
         p.relative_to(ROOT).as_posix() for p in ROOT.glob("symarray/**/*.pyx")
     )
+    only = os.environ.get("SYMARRAY_BUILD_ONLY")
+    if only:
+        wanted = {w.strip() for w in only.split(",") if w.strip()}
+        files = [f for f in files if f in wanted]
+    return files
 
 
 def _extensions() -> list[Extension]:
@@ -37,11 +49,13 @@ def _extensions() -> list[Extension]:
     import numpy
 
     def make(name: str, sources: list[str]) -> Extension:
+        extra = EXTENSION_ARGS.get(name, {})
         return Extension(
             name,
             sources,
             include_dirs=[numpy.get_include()],
-            extra_compile_args=EXTRA_COMPILE_ARGS,
+            extra_compile_args=EXTRA_COMPILE_ARGS + extra.get("compile", []),
+            extra_link_args=extra.get("link", []),
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
 
