@@ -38,5 +38,16 @@ __all__ = [
     "get_default_mode", "get_mode", "shared", "Apply", "Constant",
     "FunctionGraph", "Op", "Type", "Variable", "clone_replace", "graph_inputs",
     "OrderedUpdates", "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
-    "ifelse",
+    "ifelse", "scan", "scan_module", "map", "reduce", "foldl", "foldr",
 ]
+
+#: loaded on first use (keeps ``import symarray`` fast): Theano's scan_module
+_SCAN_NAMES = ("scan", "scan_module", "map", "reduce", "foldl", "foldr")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SCAN_NAMES:
+        import symarray.scan_module as scan_module
+
+        return scan_module if name == "scan_module" else getattr(scan_module, name)
+    raise AttributeError(f"module 'symarray' has no attribute {name!r}")

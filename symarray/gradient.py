@@ -367,8 +367,12 @@ def _backprop(
                 if i in depends and i not in blockers:
                     contributions.setdefault(i, []).append(null_out)
             continue
+        # an output that is not a tensor (a random generator's new state)
+        # has no zeros: it is passed as disconnected
         filled = [
-            g if g is not None else _zeros_like_float(o)
+            g if g is not None
+            else _zeros_like_float(o) if hasattr(o.type, "dtype")
+            else DisconnectedType().make_variable()
             for g, o in zip(out_grads, node.outputs, strict=True)
         ]
         in_grads = _node_lop(node, filled)
