@@ -39,6 +39,7 @@ __all__ = [
     "FunctionGraph", "Op", "Type", "Variable", "clone_replace", "graph_inputs",
     "OrderedUpdates", "grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad",
     "ifelse", "scan", "scan_module", "map", "reduce", "foldl", "foldr",
+    "printing", "pp",
 ]
 
 #: loaded on first use (keeps ``import symarray`` fast): Theano's scan_module
@@ -50,4 +51,8 @@ def __getattr__(name: str) -> object:
         import symarray.scan_module as scan_module
 
         return scan_module if name == "scan_module" else getattr(scan_module, name)
+    if name in ("printing", "pp"):  # loaded on first use: theano.printing, theano.pp
+        import symarray.printing as printing
+
+        return printing if name == "printing" else printing.pp
     raise AttributeError(f"module 'symarray' has no attribute {name!r}")
