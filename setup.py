@@ -30,6 +30,38 @@ EXTRA_COMPILE_ARGS = [] if os.name == "nt" else ["-O3"]
 # dotted module name -> {"compile": [...], "link": [...]} extra flags
 EXTENSION_ARGS: dict[str, dict[str, list[str]]] = {}
 
+# reductions (include _reduce_core.h; "omp simd" loops, threads from _threads)
+# and BLAS (its threads callback starts helper threads)
+EXTENSION_ARGS["symarray.kernels_c._reduce"] = {
+    "compile": ["-fopenmp-simd", f"-I{ROOT / 'symarray' / 'kernels_c'}"],
+}
+EXTENSION_ARGS["symarray.kernels_c._blas"] = {"compile": ["-pthread"],
+                                              "link": ["-pthread"]}
+
+# the kernels' shared thread pool (pthreads; cimported by other kernels)
+EXTENSION_ARGS["symarray.kernels_c._threads"] = {
+    "compile": ["-pthread", f"-I{ROOT / 'symarray' / 'kernels_c'}"],
+    "link": ["-pthread"],
+}
+# the elementwise block interpreter (includes _interp.h and the headers it
+# includes): libmvec through "omp declare simd", wrapping integer arithmetic
+# as NumPy's; its threads come from _threads
+_GLIBC_X86_64 = os.name == "posix" and os.uname()[0::4] == ("Linux", "x86_64")
+EXTENSION_ARGS["symarray.kernels_c._composite"] = {
+    "compile": ["-fopenmp-simd", "-fno-math-errno", "-fwrapv",
+                "-Wno-int-in-bool-context", f"-I{ROOT / 'symarray' / 'kernels_c'}"],
+    "link": ["-lm"] + (["-lmvec"] if _GLIBC_X86_64 else []),
+}
+
+# indexing kernels (include _indexing.h)
+EXTENSION_ARGS["symarray.kernels_c._indexing"] = {
+    "compile": [f"-I{ROOT / 'symarray' / 'kernels_c'}"],
+}
+
+# the VM and the scan loop thunk (include _ticks.h, the profiling clock)
+EXTENSION_ARGS["symarray.vm._cvm"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
+EXTENSION_ARGS["symarray.vm._loop"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
+
 
 def _pyx_files() -> list[str]:
     files = sorted(

@@ -494,6 +494,13 @@ _add(
     BoolParam(True),
     "free intermediate results after their last use in a call",
 )
+memory_plan: bool
+_add(
+    "memory_plan",
+    BoolParam(True),
+    "no-GC mode: intermediates with disjoint lifetimes and equal shapes share one "
+    "kept buffer (the static memory planner; off: each keeps its own)",
+)
 cast_policy: str
 _add(
     "cast_policy",
@@ -511,6 +518,27 @@ _add(
     ),
     "directory for cached compiled graphs and generated kernels",
     default_doc="$XDG_CACHE_HOME/symarray or ~/.cache/symarray",
+)
+c_codegen: str
+_add(
+    "c_codegen",
+    EnumParam("off", ("off", "on")),
+    "`on`: fused elementwise nodes run C generated for them and compiled with the "
+    "system C compiler (cached under base_compiledir); `off`: the precompiled "
+    "interpreter (no compiler needed)",
+)
+c_compiler: str
+_add(
+    "c_compiler",
+    StrParam(""),
+    "C compiler command for c_codegen (empty: $CC, else cc, gcc or clang on PATH)",
+)
+c_codegen_dump_source: bool
+_add(
+    "c_codegen_dump_source",
+    BoolParam(False),
+    "a failed c_codegen compile shows the numbered source, the command and the "
+    "compiler's messages in its warning",
 )
 record_creation_site: bool
 _add(
@@ -557,6 +585,13 @@ _add(
     "`more` avoids kernels whose results vary between runs (e.g. atomic adds)",
 )
 
+kernel_threads: int
+_add(
+    "kernel_threads",
+    IntParam(0, minimum=0),
+    "threads an elementwise C kernel splits a large array over (0: every core "
+    "this process may use); read when a function is compiled",
+)
 
 # --------------------------------------------------------------------------- loading
 def _set_from_text(name: str, value: str, source: str) -> None:

@@ -79,3 +79,36 @@ class RewriteVerificationError(SymarrayError, TypeError):
 
 class RewriteLimitWarning(UserWarning):
     """A rewriter reached its application cap in one phase and was stopped."""
+
+
+class CodegenError(SymarrayError, RuntimeError):
+    """The run-time C code generator could not build a kernel (no compiler,
+    or the compiler failed); the precompiled kernels run instead."""
+
+
+class KernelCompileError(CodegenError):
+    """The C compiler rejected a generated kernel.
+
+    ``source``, ``command`` and ``stderr`` hold what was compiled, how, and
+    what the compiler said; :meth:`dump` numbers the source lines.
+    """
+
+    def __init__(self, message: str, source: str = "", command: str = "",
+                 stderr: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+        self.command = command
+        self.stderr = stderr
+
+    def dump(self) -> str:
+        """The numbered source, the command and the compiler's messages."""
+        lines = self.source.splitlines()
+        width = len(str(len(lines)))
+        numbered = "\n".join(f"{k:>{width}} | {line}"
+                             for k, line in enumerate(lines, 1))
+        return (f"{numbered}\n--- command:\n{self.command}\n"
+                f"--- compiler output:\n{self.stderr.rstrip()}")
+
+
+class CodegenWarning(UserWarning):
+    """A generated C kernel could not be used; the precompiled one runs."""

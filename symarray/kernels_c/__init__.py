@@ -31,7 +31,15 @@ KernelFactory = Callable[[Apply], Any]
 KERNELS: dict[type, list[KernelFactory]] = {}
 
 #: modules whose import registers kernels (loaded on the first lookup)
-KERNEL_MODULES = ["symarray.kernels_c.elemwise", "symarray.kernels_c.composite"]
+KERNEL_MODULES = ["symarray.kernels_c.elemwise", "symarray.kernels_c.composite",
+                  "symarray.kernels_c.ifelse",
+                  "symarray.kernels_c.indexing", "symarray.kernels_c.numpy_backed"]
+KERNEL_MODULES.append("symarray.kernels_c.blas")
+KERNEL_MODULES.append("symarray.kernels_c.reduce")
+KERNEL_MODULES.append("symarray.kernels_c.scan")
+# run-time codegen (config.c_codegen): asked before the interpreter's factory
+KERNEL_MODULES.insert(KERNEL_MODULES.index("symarray.kernels_c.composite"),
+                      "symarray.kernels_c.codegen.thunk")
 
 _loaded = False
 

@@ -1,4 +1,4 @@
-"""What Python sees of symarray/kernels_c/_composite.pyx."""
+"""What Python sees of symarray/kernels_c/_composite.pyx (the block interpreter)."""
 
 from typing import Any
 
@@ -9,12 +9,12 @@ BLOCK: int
 #: loops over at least this many elements release the GIL
 NOGIL_MIN: int
 
-def opcodes() -> dict[str, tuple[int, int]]: ...
+def parallel_min_work(value: int | None = None) -> int: ...
+def loop_table() -> list[tuple[str, str, int, int, int]]: ...
 
 class CyCompositeThunk(CyThunk):
-    """A one-output Elemwise(Composite) node run by the block interpreter."""
+    """An Elemwise node run by the block interpreter (backend "c")."""
 
-    def __init__(self, node: Any, typenum: int, code: Any, slot_of: Any,
-                 n_slots: int, constants: Any, out_reg: int) -> None: ...
+    def __init__(self, node: Any, program: Any, nthreads: int = 1) -> None: ...
     def bind(self, storage: CyStorage, in_cells: Any, out_cells: Any,
              keep_buffers: bool = False) -> None: ...

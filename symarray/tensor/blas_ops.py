@@ -20,12 +20,15 @@ Key decisions:
   are cast to it when that is safe); the rewrites only build them then.
 * ``z`` broadcasts against the product as the elementwise expression
   does, so replacing the expression never changes a result's shape.
-* ``perform`` calls ``scipy.linalg.blas`` (imported on first use) for
+* ``perform`` computes the expression with NumPy (``np.dot``, the BLAS
+  ``Dot.perform`` uses too), so ``0 * nan`` is ``nan`` exactly as in the
+  elementwise graph (BLAS skips a term whose scale is 0); with
+  :data:`USE_SCIPY_BLAS` it calls ``scipy.linalg.blas`` instead for
   float32/float64 when ``z`` already has the result's shape and neither
   scale is 0, writing into ``z``'s buffer in place (``inplace=True``,
-  ``destroy_map = {0: [0]}``) or into a copy.  Otherwise it computes the
-  expression with NumPy, so ``0 * nan`` is ``nan`` exactly as in the
-  elementwise graph (BLAS skips a term whose scale is 0).
+  ``destroy_map = {0: [0]}``) or into a copy.  The C thunks
+  (:mod:`symarray.kernels_c.blas`) follow the same rules through
+  ``scipy.linalg.cython_blas``.
 * Gradients and R_op are written with ``dot``, ``outer`` and elementwise ops.
 """
 
@@ -47,12 +50,15 @@ __all__ = ["Gemm", "Gemv", "Ger", "gemm", "gemv", "ger"]
 
 _FLOATS = ("float32", "float64", "complex64", "complex128")
 
-#: Call scipy's BLAS (``scipy.linalg.blas``) instead of NumPy's ``dot``.
-#: Off: NumPy and SciPy each bundle their own OpenBLAS, and a graph that
-#: calls both (``Dot`` uses NumPy) keeps two thread pools spinning on the
-#: same cores.  Measured on 2 cores, a logistic-regression step (5000 x 784)
-#: took 8.2 ms with scipy's gemv next to NumPy's dot and 1.3 ms with NumPy
-#: for both.  The C kernels will call one BLAS for every op.
+#: ``perform`` calls scipy's BLAS (``scipy.linalg.blas``) instead of NumPy.
+#: Off: ``perform`` is the py/vm linkers' path, where ``Dot`` runs ``np.dot``
+#: (NumPy's OpenBLAS); NumPy and SciPy each bundle an OpenBLAS with its own
+#: thread pool, and a graph that calls both keeps two pools spinning on the
+#: same cores (a logistic-regression step, 5000 x 784 on 2 cores: 1.3 ms
+#: with NumPy for both products, 8.2 ms with scipy's gemv next to NumPy's
+#: dot).  The C thunks (symarray.kernels_c.blas, the cvm linkers) call
+#: SciPy's OpenBLAS for every product (Dot, Gemm, Gemv, Ger) instead, with
+#: its jobs on the kernels' OpenMP team: one BLAS and one pool either way.
 USE_SCIPY_BLAS = False
 
 

@@ -13,6 +13,8 @@ family (docs/rewrites.md has the table of every rewrite):
     constant folding (``local_constant_folding``).
 ``fusion``
     elementwise subgraphs -> one ``Elemwise(Composite)`` node.
+``fuse_reduce``
+    a reduction and the elementwise node feeding it -> one ``ReduceElemwise``.
 ``inplace``
     ops -> their in-place versions, where the destroy handler allows.
 ``shape``
@@ -34,6 +36,7 @@ from symarray.tensor.rewriting import (  # noqa: F401  (importing registers them
     canonicalize,
     canonicalize_layout,
     folding,
+    fuse_reduce,
     fusion,
     inplace,
     shape,

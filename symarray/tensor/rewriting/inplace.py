@@ -3,10 +3,10 @@
 Last in the pipeline (phase ``inplace``, tags ``fast_run`` and ``inplace``;
 not in FAST_COMPILE).  An op may overwrite an input only when the graph's
 :class:`~symarray.graph.destroyhandler.DestroyHandler` allows it: the input
-is a temporary (not a graph input unless ``In(x, mutable=True)``, never a
-shared variable's value or a constant), no graph output shares its memory,
-and every other reader can run first (the handler orders them).  The
-rewrites ask the handler first (:meth:`~symarray.graph.destroyhandler.
+is a temporary (not a graph input unless ``In(x, mutable=True)`` or a
+shared variable with an update, never a constant), no graph output shares
+its memory, and every other reader can run first (the handler orders them).
+The rewrites ask the handler first (:meth:`~symarray.graph.destroyhandler.
 DestroyHandler.why_not_destroy`) and only then replace, so a refused
 candidate costs no rollback.
 

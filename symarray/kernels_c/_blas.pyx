@@ -1,0 +1,763 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""C thunks for Dot, Gemm, Gemv and Ger through ``scipy.linalg.cython_blas``.
+
+Every product runs in one BLAS call of SciPy's OpenBLAS (float32 and
+float64; other dtypes go to ``perform``):
+
+======================  ==========================================
+``Dot`` matrix-matrix   ``?gemm``
+``Dot`` matrix-vector   ``?gemv`` (vector-matrix: the transpose)
+``Dot`` vector-vector   ``?dot``
+``Gemm`` / ``Gemv``     ``?gemm`` / ``?gemv`` with alpha and beta
+``Ger``                 ``?ger``
+======================  ==========================================
+
+Key decisions:
+
+* Layouts.  BLAS is column-major; a C-ordered result is computed as its
+  transpose (``C^T = B^T A^T``).  Each matrix operand is classified by
+  ``sb_layout``: rows contiguous (C-like, any leading dimension, so
+  row-slices and ``x[:, :k]`` pass as they are), columns contiguous
+  (F-like: transposed and F-ordered arrays pass as a BLAS transpose), or
+  neither (a negative or broadcast stride, a step along both axes): only
+  then is the operand copied, once per call, into a C-ordered array.
+  Vectors pass any non-zero stride (negative ones too); a broadcast
+  vector (stride 0) is copied.
+* Outputs.  ``Dot`` writes a C-ordered array: in no-GC mode the cell's
+  buffer from the last call when its shape and dtype match and it does
+  not overlap an input.  ``Gemm``/``Gemv``/``Ger`` copy ``z`` into that
+  buffer first; their in-place forms (``destroy_map``) run BLAS on ``z``
+  itself when its layout allows it and no other input overlaps it.
+* What ``perform`` keeps: a scale (alpha or beta) of 0 (BLAS skips that
+  term, so ``0 * nan`` would give 0, not NaN as the elementwise graph
+  does), a ``z`` that broadcasts against the product, a contracted length
+  of 0 for the update ops, mixed or non-float dtypes, shape errors, and
+  lengths beyond BLAS's 32-bit ints.
+* Threads.  SciPy's OpenBLAS threads each call itself, on its own pool
+  unless it was given a threads callback
+  (``openblas_set_threads_callback_function``): ``sb_threads`` runs the
+  jobs on helper threads of this module that spin ~50 us after a call and
+  then sleep, so, unlike OpenBLAS's own workers (which spin for up to
+  ~0.1 s after each call), they leave the cores to the next kernel.
+  OpenBLAS's jobs must all run at once (its level-3 jobs wait on each
+  other), so each job gets its own thread; one BLAS call runs at a time.
+  :mod:`symarray.kernels_c.blas` installs the callback.  A forked child
+  starts its own helpers (``pthread_atfork``).  Calls longer than
+  ``NOGIL_FLOPS`` multiply-adds release the GIL.
+"""
+
+cimport numpy as cnp
+from libc.string cimport memset
+from scipy.linalg.cython_blas cimport (
+    ddot,
+    dgemm,
+    dgemv,
+    dger,
+    sdot,
+    sgemm,
+    sgemv,
+    sger,
+)
+
+from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    #include <limits.h>
+    #include <stddef.h>
+    #include <pthread.h>
+    #include <sched.h>
+    #include <signal.h>
+    #include <stdint.h>
+    #include <numpy/ndarraytypes.h>
+
+    /* How BLAS can read an r x c matrix with byte strides (sr, sc) of
+       e-byte items: 1 rows contiguous (C-like), 2 columns contiguous
+       (F-like), 0 neither (copy it).  *ld is the leading dimension. */
+    static int sb_layout(npy_intp r, npy_intp c, npy_intp sr, npy_intp sc,
+                         npy_intp e, int *ld) {
+        const npy_intp rr = r > 1 ? r : 1, cc = c > 1 ? c : 1;
+        if (r > INT_MAX || c > INT_MAX) return 0;
+        if (c <= 1 || sc == e) {
+            npy_intp l = r <= 1 ? cc : sr / e;
+            if (r <= 1 || (sr % e == 0 && l >= cc && l <= INT_MAX)) {
+                *ld = (int)l;
+                return 1;
+            }
+        }
+        if (r <= 1 || sr == e) {
+            npy_intp l = c <= 1 ? rr : sc / e;
+            if (c <= 1 || (sc % e == 0 && l >= rr && l <= INT_MAX)) {
+                *ld = (int)l;
+                return 2;
+            }
+        }
+        return 0;
+    }
+
+    /* The BLAS increment of an n-vector with byte stride s, and the pointer
+       BLAS wants (the lowest address for a negative increment); 0: copy it. */
+    static int sb_vector(npy_intp n, npy_intp s, npy_intp e, char **p, int *inc) {
+        if (n > INT_MAX) return 0;
+        if (n <= 1) { *inc = 1; return 1; }
+        if (s == 0 || s % e != 0 || s / e > INT_MAX || s / e < -INT_MAX) return 0;
+        *inc = (int)(s / e);
+        if (s < 0) *p += (n - 1) * s;
+        return 1;
+    }
+
+    /* -- BLAS's jobs on helper threads that sleep between calls ------------ */
+
+    typedef void (*sb_dojob)(int thread_num, void *jobdata, int dojob_data);
+
+    #if defined(__x86_64__) || defined(__i386__)
+    #define SB_PAUSE() __builtin_ia32_pause()
+    #else
+    #define SB_PAUSE() ((void)0)
+    #endif
+    #define SB_MAX_JOBS 64
+    #define SB_SPIN 20000          /* pause loops (~50-100 us) before sleeping */
+
+    /* One BLAS call at a time: OpenBLAS's job slots are per job index. */
+    static pthread_mutex_t sb_call = PTHREAD_MUTEX_INITIALIZER;
+    static struct {
+        pthread_mutex_t mu;
+        pthread_cond_t go;         /* helpers wait for a new generation */
+        int n_helpers;             /* helper threads alive (jobs 1..n_helpers) */
+        uint32_t gen;              /* bumped per call (atomic) */
+        sb_dojob dojob;            /* the call's jobs (set before gen moves) */
+        char *jobs;
+        size_t size;
+        int data, numjobs;
+        int done;                  /* jobs the helpers finished (atomic) */
+        uint32_t start_gen[SB_MAX_JOBS];
+    } sb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
+    static long sb_n_calls = 0;    /* calls run on the helpers */
+    static long sb_n_serial = 0;   /* calls with one job (no helper) */
+
+    static void *sb_helper(void *arg) {
+        const int k = (int)(size_t)arg;
+        uint32_t seen = sb_pool.start_gen[k];
+        for (;;) {
+            uint32_t g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
+            for (int spin = 0; g == seen && spin < SB_SPIN; spin++) {
+                SB_PAUSE();
+                g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
+            }
+            if (g == seen) {
+                pthread_mutex_lock(&sb_pool.mu);
+                while ((g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE)) == seen)
+                    pthread_cond_wait(&sb_pool.go, &sb_pool.mu);
+                pthread_mutex_unlock(&sb_pool.mu);
+            }
+            seen = g;
+            if (k < sb_pool.numjobs) {
+                sb_pool.dojob(k, sb_pool.jobs + (size_t)k * sb_pool.size, sb_pool.data);
+                __atomic_fetch_add(&sb_pool.done, 1, __ATOMIC_RELEASE);
+            }
+        }
+        return NULL;
+    }
+
+    /* Start helpers up to `want` (with sb_call held); returns how many run. */
+    static int sb_grow(int want) {
+        sigset_t all, old;
+        if (want > SB_MAX_JOBS - 1) want = SB_MAX_JOBS - 1;
+        if (sb_pool.n_helpers >= want) return sb_pool.n_helpers;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        while (sb_pool.n_helpers < want) {
+            pthread_t tid;
+            pthread_attr_t attr;
+            const int k = sb_pool.n_helpers + 1;
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            sb_pool.start_gen[k] = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
+            const int err = pthread_create(&tid, &attr, sb_helper, (void *)(size_t)k);
+            pthread_attr_destroy(&attr);
+            if (err) break;
+            sb_pool.n_helpers++;
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        return sb_pool.n_helpers;
+    }
+
+    static void sb_atfork_prepare(void) { pthread_mutex_lock(&sb_call); }
+    static void sb_atfork_parent(void) { pthread_mutex_unlock(&sb_call); }
+    static void sb_atfork_child(void) {  /* only the forking thread is left */
+        pthread_mutex_init(&sb_call, NULL);
+        pthread_mutex_init(&sb_pool.mu, NULL);
+        pthread_cond_init(&sb_pool.go, NULL);
+        sb_pool.n_helpers = 0;
+    }
+    static pthread_once_t sb_once = PTHREAD_ONCE_INIT;
+    static void sb_install(void) {
+        pthread_atfork(sb_atfork_prepare, sb_atfork_parent, sb_atfork_child);
+    }
+
+    /* OpenBLAS's threads callback: job i is dojob(i, jobdata + i * size,
+       data); every job must run at the same time (level-3 jobs wait on each
+       other), so each gets its own thread: job 0 this one, job k helper k. */
+    static void sb_threads(int sync, sb_dojob dojob, int numjobs, size_t size,
+                           void *jobdata, int data) {
+        char *jobs = (char *)jobdata;
+        (void)sync;  /* OpenBLAS always waits for the jobs */
+        pthread_once(&sb_once, sb_install);
+        pthread_mutex_lock(&sb_call);
+        if (numjobs > SB_MAX_JOBS) numjobs = SB_MAX_JOBS;  /* never: MAX_THREADS 64 */
+        int helpers = numjobs > 1 ? sb_grow(numjobs - 1) : 0;
+        if (numjobs > 1 && helpers < numjobs - 1) {  /* no threads: one by one */
+            for (int i = helpers + 1; i < numjobs; i++)
+                dojob(i, jobs + (size_t)i * size, data);  /* last resort */
+            numjobs = helpers + 1;
+        }
+        if (numjobs <= 1) {
+            if (numjobs == 1) dojob(0, jobs, data);
+            sb_n_serial++;
+        } else {
+            pthread_mutex_lock(&sb_pool.mu);
+            sb_pool.dojob = dojob;
+            sb_pool.jobs = jobs;
+            sb_pool.size = size;
+            sb_pool.data = data;
+            sb_pool.numjobs = numjobs;
+            __atomic_store_n(&sb_pool.done, 0, __ATOMIC_RELAXED);
+            __atomic_fetch_add(&sb_pool.gen, 1, __ATOMIC_RELEASE);
+            pthread_cond_broadcast(&sb_pool.go);
+            pthread_mutex_unlock(&sb_pool.mu);
+            dojob(0, jobs, data);
+            for (long spin = 0;
+                 __atomic_load_n(&sb_pool.done, __ATOMIC_ACQUIRE) < numjobs - 1; spin++) {
+                if (spin < 4096) SB_PAUSE();
+                else sched_yield();
+            }
+            sb_n_calls++;
+        }
+        pthread_mutex_unlock(&sb_call);
+    }
+
+    static size_t sb_threads_address(void) { return (size_t)&sb_threads; }
+    static long sb_get_calls(void) { return sb_n_calls; }
+    static long sb_get_serial(void) { return sb_n_serial; }
+    """
+    int sb_layout(cnp.npy_intp r, cnp.npy_intp c, cnp.npy_intp sr, cnp.npy_intp sc,
+                  cnp.npy_intp e, int* ld) noexcept nogil
+    int sb_vector(cnp.npy_intp n, cnp.npy_intp s, cnp.npy_intp e, char** p,
+                  int* inc) noexcept nogil
+    size_t sb_threads_address() noexcept
+    long sb_get_calls() noexcept
+    long sb_get_serial() noexcept
+
+
+#: BLAS calls of at least this many multiply-adds release the GIL
+NOGIL_FLOPS = 1 << 14
+cdef cnp.npy_intp _NOGIL_FLOPS = NOGIL_FLOPS
+
+cdef enum:
+    F32 = cnp.NPY_FLOAT32
+    F64 = cnp.NPY_FLOAT64
+
+
+def threads_callback_address():
+    """The address of the C callback that runs OpenBLAS's jobs on this
+    module's helper threads (for ``openblas_set_threads_callback_function``)."""
+    return sb_threads_address()
+
+
+def callback_stats():
+    """``(calls run on the helper threads, calls of a single job)``."""
+    return sb_get_calls(), sb_get_serial()
+
+
+# -- BLAS calls, typed by the dtype number ----------------------------------------
+
+cdef inline void _gemm(int typ, char ta, char tb, int m, int n, int k, double alpha,
+                       char* a, int lda, char* b, int ldb, double beta, char* c,
+                       int ldc) noexcept nogil:
+    cdef float fa = <float>alpha
+    cdef float fb = <float>beta
+    if typ == F64:
+        dgemm(&ta, &tb, &m, &n, &k, &alpha, <double*>a, &lda, <double*>b, &ldb,
+              &beta, <double*>c, &ldc)
+    else:
+        sgemm(&ta, &tb, &m, &n, &k, &fa, <float*>a, &lda, <float*>b, &ldb,
+              &fb, <float*>c, &ldc)
+
+
+cdef inline void _gemv(int typ, char t, int m, int n, double alpha, char* a, int lda,
+                       char* x, int incx, double beta, char* y,
+                       int incy) noexcept nogil:
+    cdef float fa = <float>alpha
+    cdef float fb = <float>beta
+    if typ == F64:
+        dgemv(&t, &m, &n, &alpha, <double*>a, &lda, <double*>x, &incx, &beta,
+              <double*>y, &incy)
+    else:
+        sgemv(&t, &m, &n, &fa, <float*>a, &lda, <float*>x, &incx, &fb,
+              <float*>y, &incy)
+
+
+cdef inline void _ger(int typ, int m, int n, double alpha, char* x, int incx,
+                      char* y, int incy, char* a, int lda) noexcept nogil:
+    cdef float fa = <float>alpha
+    if typ == F64:
+        dger(&m, &n, &alpha, <double*>x, &incx, <double*>y, &incy, <double*>a, &lda)
+    else:
+        sger(&m, &n, &fa, <float*>x, &incx, <float*>y, &incy, <float*>a, &lda)
+
+
+cdef inline double _dot(int typ, int n, char* x, int incx, char* y,
+                        int incy) noexcept nogil:
+    if typ == F64:
+        return ddot(&n, <double*>x, &incx, <double*>y, &incy)
+    return sdot(&n, <float*>x, &incx, <float*>y, &incy)
+
+
+cdef inline double _scalar(CCell* c, int typ) noexcept:
+    if typ == F64:
+        return (<double*>c.data)[0]
+    return (<float*>c.data)[0]
+
+
+# -- operands ----------------------------------------------------------------------
+
+cdef struct Mat:
+    char* p        # first element
+    int rows       # as the graph sees it
+    int cols
+    int ld         # BLAS leading dimension
+    int layout     # 1: rows contiguous (C-like), 2: columns contiguous (F-like)
+
+
+cdef struct Vec:
+    char* p        # what BLAS gets (the lowest address for a negative step)
+    int n
+    int inc
+
+
+cdef class _CyBlasThunk(CyThunk):
+    """Shared parts: dtype checks, operand layouts, copies, the output buffer."""
+
+    cdef int typ                # dtype number of every array input and the output
+    cdef int itemsize
+    cdef CyPyThunk fallback     # runs perform on the same cells
+    cdef list _copies           # arrays copied for this call (kept alive)
+
+    def __init__(self, node):
+        import numpy as np
+
+        CyThunk.__init__(self, node)
+        dtype = np.dtype(node.outputs[0].type.dtype)
+        if dtype.num not in (F32, F64):
+            raise ValueError(f"{type(self).__name__}: {node} outputs {dtype}; only "
+                             "float32 and float64 run through BLAS")
+        self.typ = dtype.num
+        self.itemsize = dtype.itemsize
+        self.backend = "c"
+        self.fallback = CyPyThunk(node)
+        self._copies = []
+
+    def bind(self, CyStorage storage not None, in_cells, out_cells,
+             bint keep_buffers=False):
+        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
+        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
+
+    cdef bint _typed(self, int i, int ndim) noexcept:
+        """Whether input ``i`` is an ndarray of the thunk's dtype and rank."""
+        cdef CCell* c = self.ins[i]
+        return c.typenum == self.typ and c.ndim == ndim
+
+    cdef int _mat(self, int i, Mat* m) except -1:
+        """Describe matrix input ``i`` for BLAS, copying it when it must."""
+        cdef CCell* c = self.ins[i]
+        cdef cnp.ndarray arr
+        m.rows = <int>c.shape[0]
+        m.cols = <int>c.shape[1]
+        m.p = c.data
+        m.layout = sb_layout(c.shape[0], c.shape[1], c.strides[0], c.strides[1],
+                             self.itemsize, &m.ld)
+        if m.layout == 0:
+            arr = cnp.PyArray_NewCopy(<cnp.ndarray>c.obj, cnp.NPY_CORDER)
+            self._copies.append(arr)
+            m.p = <char*>cnp.PyArray_DATA(arr)
+            m.layout = 1
+            m.ld = m.cols if m.cols > 1 else 1
+        return 0
+
+    cdef int _vec(self, int i, Vec* v) except -1:
+        """Describe vector input ``i`` for BLAS, copying it when it must."""
+        cdef CCell* c = self.ins[i]
+        cdef cnp.ndarray arr
+        v.n = <int>c.shape[0]
+        v.p = c.data
+        if not sb_vector(c.shape[0], c.strides[0], self.itemsize, &v.p, &v.inc):
+            arr = cnp.PyArray_NewCopy(<cnp.ndarray>c.obj, cnp.NPY_CORDER)
+            self._copies.append(arr)
+            v.p = <char*>cnp.PyArray_DATA(arr)
+            v.inc = 1
+        return 0
+
+    cdef int _new_output(self, int ndim, cnp.npy_intp* shape) except -1:
+        """A C-ordered output of ``shape``: last call's buffer when it fits
+        (no-GC mode) and overlaps no input, else a new array."""
+        cdef CCell* out = self.outs[0]
+        cdef int i
+        if self.keep_buffers and _reusable(out, self.typ, ndim, shape):
+            for i in range(self.nin):
+                if _overlap(out, self.ins[i], self.itemsize):
+                    break
+            else:
+                return 0
+        cell_set(out, cnp.PyArray_EMPTY(ndim, shape, self.typ, 0))
+        return 0
+
+    cdef bint _big(self, cnp.npy_intp flops) noexcept:
+        return flops >= _NOGIL_FLOPS
+
+
+cdef bint _fits_int(cnp.npy_intp n) noexcept:
+    return n <= 2147483647
+
+
+cdef class CyDotThunk(_CyBlasThunk):
+    """``Dot`` of float32/float64 vectors and matrices through BLAS (backend ``"c"``)."""
+
+    cdef int nda                # rank of the first input
+    cdef int ndb                # rank of the second input
+
+    def __init__(self, node):
+        _CyBlasThunk.__init__(self, node)
+        a, b = node.inputs
+        if a.type.dtype != b.type.dtype or a.type.dtype != node.outputs[0].type.dtype:
+            raise ValueError(f"CyDotThunk: {node} mixes dtypes")
+        self.nda = a.type.ndim
+        self.ndb = b.type.ndim
+
+    cdef int run(self) except -1:
+        cdef CCell* ca = self.ins[0]
+        cdef CCell* cb = self.ins[1]
+        cdef cnp.npy_intp k
+        if not (self._typed(0, self.nda) and self._typed(1, self.ndb)):
+            return self.fallback.run()
+        k = ca.shape[self.nda - 1]
+        if cb.shape[0] != k or not _fits_int(k):
+            return self.fallback.run()  # perform raises the shape error
+        try:
+            if self.nda == 2 and self.ndb == 2:
+                return self._mm(k)
+            if self.nda == 2:
+                return self._mv(0, k)
+            if self.ndb == 2:
+                return self._mv(1, k)
+            return self._vv(k)
+        finally:
+            self._copies.clear()
+
+    cdef int _mm(self, cnp.npy_intp k) except -1:
+        cdef Mat a, b
+        cdef CCell* out
+        cdef cnp.npy_intp shape[2]
+        cdef cnp.npy_intp m = self.ins[0].shape[0], n = self.ins[1].shape[1]
+        cdef char ta, tb
+        cdef int ldc
+        if not (_fits_int(m) and _fits_int(n)):
+            return self.fallback.run()
+        shape[0] = m
+        shape[1] = n
+        self._new_output(2, shape)
+        out = self.outs[0]
+        if m == 0 or n == 0:
+            return 0
+        if k == 0:
+            memset(out.data, 0, m * n * self.itemsize)
+            return 0
+        self._mat(0, &a)
+        self._mat(1, &b)
+        # C-ordered out: out^T (n x m, column-major) = B^T A^T
+        tb = b'N' if b.layout == 1 else b'T'
+        ta = b'N' if a.layout == 1 else b'T'
+        ldc = <int>n
+        if self._big(m * n * k):
+            with nogil:
+                _gemm(self.typ, tb, ta, <int>n, <int>m, <int>k, 1.0, b.p, b.ld, a.p,
+                      a.ld, 0.0, out.data, ldc)
+        else:
+            _gemm(self.typ, tb, ta, <int>n, <int>m, <int>k, 1.0, b.p, b.ld, a.p, a.ld,
+                  0.0, out.data, ldc)
+        return 0
+
+    cdef int _mv(self, int mat, cnp.npy_intp k) except -1:
+        """matrix . vector (mat=0) or vector . matrix (mat=1)."""
+        cdef Mat a
+        cdef Vec x
+        cdef CCell* out
+        cdef cnp.npy_intp shape[1]
+        cdef cnp.npy_intp m
+        cdef char t
+        cdef int rows, cols
+        m = self.ins[0].shape[0] if mat == 0 else self.ins[1].shape[1]
+        if not _fits_int(m):
+            return self.fallback.run()
+        shape[0] = m
+        self._new_output(1, shape)
+        out = self.outs[0]
+        if m == 0:
+            return 0
+        if k == 0:
+            memset(out.data, 0, m * self.itemsize)
+            return 0
+        self._mat(mat, &a)
+        self._vec(1 - mat, &x)
+        # BLAS sees a row-major operand as its transpose (column-major): its
+        # dimensions swap, and it multiplies a (mat=0) or a^T (mat=1)
+        rows, cols = a.rows, a.cols
+        if a.layout == 1:
+            rows, cols = cols, rows
+        t = b'T' if (a.layout == 1) == (mat == 0) else b'N'
+        if self._big(m * k):
+            with nogil:
+                _gemv(self.typ, t, rows, cols, 1.0, a.p, a.ld, x.p, x.inc, 0.0,
+                      out.data, 1)
+        else:
+            _gemv(self.typ, t, rows, cols, 1.0, a.p, a.ld, x.p, x.inc, 0.0, out.data, 1)
+        return 0
+
+    cdef int _vv(self, cnp.npy_intp k) except -1:
+        cdef Vec x, y
+        cdef double r = 0.0
+        cdef CCell* out
+        self._new_output(0, NULL)
+        out = self.outs[0]
+        if k > 0:
+            self._vec(0, &x)
+            self._vec(1, &y)
+            if self._big(k):
+                with nogil:
+                    r = _dot(self.typ, x.n, x.p, x.inc, y.p, y.inc)
+            else:
+                r = _dot(self.typ, x.n, x.p, x.inc, y.p, y.inc)
+        if self.typ == F64:
+            (<double*>out.data)[0] = r
+        else:
+            (<float*>out.data)[0] = <float>r
+        return 0
+
+
+cdef class _CyUpdateThunk(_CyBlasThunk):
+    """``z <- [beta *] z + alpha * product``: the output buffer and the scales."""
+
+    cdef bint inplace           # destroy_map {0: [0]}
+
+    def __init__(self, node):
+        _CyBlasThunk.__init__(self, node)
+        self.inplace = bool(getattr(node.op, "inplace", False))
+
+    cdef int _target(self, int ndim, cnp.npy_intp* shape, int* layout,
+                     int* ld) except -1:
+        """Point the output at the array BLAS updates: z itself (in place,
+        when BLAS can write it and no other input overlaps it), or a C-ordered
+        copy of z.  Returns 0, or 1 when perform must run instead."""
+        cdef CCell* z = self.ins[0]
+        cdef CCell* out = self.outs[0]
+        cdef int i, d
+        for d in range(ndim):
+            if z.shape[d] != shape[d]:
+                return 1  # z broadcasts against the product: perform
+        if self.inplace and (z.flags & cnp.NPY_ARRAY_WRITEABLE):
+            if ndim == 2:
+                layout[0] = sb_layout(shape[0], shape[1], z.strides[0], z.strides[1],
+                                      self.itemsize, ld)
+            else:
+                layout[0] = 1 if (shape[0] <= 1 or z.strides[0] == self.itemsize) else 0
+            for i in range(1, self.nin):
+                if _overlap(z, self.ins[i], self.itemsize):
+                    layout[0] = 0
+            if layout[0] != 0:
+                if out.obj != z.obj:
+                    cell_set(out, <object>z.obj)
+                return 0
+        self._new_output(ndim, shape)
+        cnp.PyArray_CopyInto(<cnp.ndarray>out.obj, <cnp.ndarray>z.obj)
+        layout[0] = 1
+        ld[0] = <int>(shape[1] if ndim == 2 and shape[1] > 1 else 1)
+        return 0
+
+    cdef bint _scales_ok(self, int n_scales) noexcept:
+        """alpha (input 1) and beta (input 4) are 0-d of the dtype and nonzero."""
+        cdef CCell* c
+        cdef int k
+        for k in range(n_scales):
+            c = self.ins[1 if k == 0 else 4]
+            if c.typenum != self.typ or c.ndim != 0 or _scalar(c, self.typ) == 0:
+                return False
+        return True
+
+
+cdef class CyGemmThunk(_CyUpdateThunk):
+    """``Gemm(z, alpha, x, y, beta)`` through ``?gemm`` (backend ``"c"``)."""
+
+    cdef int run(self) except -1:
+        cdef Mat x, y
+        cdef cnp.npy_intp shape[2]
+        cdef cnp.npy_intp k
+        cdef int layout = 0, ld = 0
+        cdef double alpha, beta
+        cdef char tx, ty
+        cdef CCell* out
+        if not (self._typed(0, 2) and self._typed(2, 2) and self._typed(3, 2)
+                and self._scales_ok(2)):
+            return self.fallback.run()
+        k = self.ins[2].shape[1]
+        shape[0] = self.ins[2].shape[0]
+        shape[1] = self.ins[3].shape[1]
+        if (self.ins[3].shape[0] != k or k == 0 or shape[0] == 0 or shape[1] == 0
+                or not (_fits_int(k) and _fits_int(shape[0]) and _fits_int(shape[1]))):
+            return self.fallback.run()
+        if self._target(2, shape, &layout, &ld):
+            return self.fallback.run()
+        out = self.outs[0]
+        alpha = _scalar(self.ins[1], self.typ)
+        beta = _scalar(self.ins[4], self.typ)
+        try:
+            self._mat(2, &x)
+            self._mat(3, &y)
+            if layout == 1:  # out^T = alpha y^T x^T + beta out^T
+                ty = b'N' if y.layout == 1 else b'T'
+                tx = b'N' if x.layout == 1 else b'T'
+                with nogil:
+                    _gemm(self.typ, ty, tx, <int>shape[1], <int>shape[0], <int>k, alpha,
+                          y.p, y.ld, x.p, x.ld, beta, out.data, ld)
+            else:
+                tx = b'T' if x.layout == 1 else b'N'
+                ty = b'T' if y.layout == 1 else b'N'
+                with nogil:
+                    _gemm(self.typ, tx, ty, <int>shape[0], <int>shape[1], <int>k, alpha,
+                          x.p, x.ld, y.p, y.ld, beta, out.data, ld)
+        finally:
+            self._copies.clear()
+        return 0
+
+
+cdef class CyGemvThunk(_CyUpdateThunk):
+    """``Gemv(z, alpha, a, x, beta)`` through ``?gemv`` (backend ``"c"``)."""
+
+    cdef int run(self) except -1:
+        cdef Mat a
+        cdef Vec x, zv
+        cdef cnp.npy_intp shape[1]
+        cdef cnp.npy_intp k
+        cdef int layout = 0, ld = 0, rows, cols
+        cdef double alpha, beta
+        cdef char t
+        cdef CCell* out
+        if not (self._typed(0, 1) and self._typed(2, 2) and self._typed(3, 1)
+                and self._scales_ok(2)):
+            return self.fallback.run()
+        k = self.ins[2].shape[1]
+        shape[0] = self.ins[2].shape[0]
+        if (self.ins[3].shape[0] != k or k == 0 or shape[0] == 0
+                or not (_fits_int(k) and _fits_int(shape[0]))):
+            return self.fallback.run()
+        if self._target(1, shape, &layout, &ld):
+            return self.fallback.run()
+        out = self.outs[0]
+        alpha = _scalar(self.ins[1], self.typ)
+        beta = _scalar(self.ins[4], self.typ)
+        try:
+            self._mat(2, &a)
+            self._vec(3, &x)
+            rows, cols = a.rows, a.cols
+            if a.layout == 1:
+                t = b'T'
+                rows, cols = cols, rows
+            else:
+                t = b'N'
+            with nogil:
+                _gemv(self.typ, t, rows, cols, alpha, a.p, a.ld, x.p, x.inc, beta,
+                      out.data, 1)
+        finally:
+            self._copies.clear()
+        return 0
+
+
+cdef class CyGerThunk(_CyUpdateThunk):
+    """``Ger(z, alpha, x, y)`` through ``?ger`` (backend ``"c"``)."""
+
+    cdef int run(self) except -1:
+        cdef Vec x, y
+        cdef cnp.npy_intp shape[2]
+        cdef int layout = 0, ld = 0
+        cdef double alpha
+        cdef CCell* out
+        if not (self._typed(0, 2) and self._typed(2, 1) and self._typed(3, 1)
+                and self._scales_ok(1)):
+            return self.fallback.run()
+        shape[0] = self.ins[2].shape[0]
+        shape[1] = self.ins[3].shape[0]
+        if shape[0] == 0 or shape[1] == 0 or not (
+                _fits_int(shape[0]) and _fits_int(shape[1])):
+            return self.fallback.run()
+        if self._target(2, shape, &layout, &ld):
+            return self.fallback.run()
+        out = self.outs[0]
+        alpha = _scalar(self.ins[1], self.typ)
+        try:
+            self._vec(2, &x)
+            self._vec(3, &y)
+            if layout == 1:  # out^T += alpha y x^T
+                with nogil:
+                    _ger(self.typ, y.n, x.n, alpha, y.p, y.inc, x.p, x.inc, out.data, ld)
+            else:
+                with nogil:
+                    _ger(self.typ, x.n, y.n, alpha, x.p, x.inc, y.p, y.inc, out.data, ld)
+        finally:
+            self._copies.clear()
+        return 0
+
+
+# -- helpers -----------------------------------------------------------------------
+
+cdef inline bint _overlap(CCell* a, CCell* b, cnp.npy_intp itemsize) noexcept:
+    """Whether the memory spans of two cells' arrays intersect (False when
+    either is not an array the thunks read)."""
+    cdef char* alo
+    cdef char* ahi
+    cdef char* blo
+    cdef char* bhi
+    if a.typenum < 0 or b.typenum < 0 or a.size == 0 or b.size == 0:
+        return False
+    _span(a, itemsize, &alo, &ahi)
+    _span(b, itemsize, &blo, &bhi)
+    return alo < bhi and blo < ahi
+
+
+cdef inline void _span(CCell* c, cnp.npy_intp itemsize, char** lo,
+                       char** hi) noexcept:
+    cdef int d
+    cdef cnp.npy_intp step
+    lo[0] = c.data
+    hi[0] = c.data + itemsize
+    for d in range(c.ndim):
+        step = (c.shape[d] - 1) * c.strides[d]
+        if step < 0:
+            lo[0] += step
+        else:
+            hi[0] += step
+
+
+cdef inline bint _reusable(CCell* c, int typenum, int ndim,
+                           cnp.npy_intp* shape) noexcept:
+    """Whether cell ``c`` holds a writeable C-contiguous array of this dtype
+    and shape (last call's output, kept in no-GC mode)."""
+    cdef int d
+    if c.typenum != typenum or c.ndim != ndim:
+        return False
+    if (c.flags & (cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE)) != (
+            cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE):
+        return False
+    for d in range(ndim):
+        if c.shape[d] != shape[d]:
+            return False
+    return True

@@ -1,0 +1,522 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""C thunks for reductions: sum, prod, max, min, all, any, argmax, argmin.
+
+The engine is C, in ``_reduce_core.h`` (its opening comment describes it):
+an iteration space over the input(s) and an accumulator array, ordered by
+strides and merged, walked in chunks by the kernels' thread pool
+(:mod:`symarray.kernels_c._threads`), with pairwise summation and
+an optional *prologue*: the scalar program of a fused elementwise producer
+(``sum(x ** 2, axis=1)`` as one node), run over blocks of a few thousand
+elements so no temporary of the input's size is made.
+
+:class:`CyReduceThunk` runs ``Sum``/``Prod``/``Max``/``Min``/``All``/
+``AnyReduce`` nodes and the fused ``ReduceElemwise`` nodes;
+:class:`CyArgReduceThunk` runs ``Argmax``/``Argmin``.  Each run:
+
+1. every input must be an aligned, native-order ndarray of the node's
+   dtype and rank, and the inputs must broadcast; otherwise the op's
+   ``perform`` runs (it raises the errors, e.g. an empty ``max``);
+2. the output: in no-GC mode last call's buffer when it fits, else a new
+   C-ordered array; the accumulators are the output itself when the
+   accumulator dtype is the output's (else a scratch array, converted at
+   the end: a float32 sum accumulates in float64);
+3. the engine runs, releasing the GIL from ``NOGIL_MIN`` elements; from
+   ``THREAD_MIN`` elements it hands chunks to the kernels' pool, on up to
+   the thunk's threads (the ``kernel_threads`` flag; 0: every core).  The
+   chunks do not depend on the thread count, so neither do the results.
+
+Dtypes follow the ops (``symarray.tensor.reduction``): bool, int8..int64,
+uint8..uint64, float32, float64 inputs; complex inputs run ``perform``.
+NaN propagates through max/min (and argmax/argmin give the first NaN) as
+in NumPy.
+"""
+
+cimport numpy as cnp
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from libc.stdint cimport int32_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memset
+
+from symarray.kernels_c._threads cimport parallel_chunks, sa_task
+from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+
+cnp.import_array()
+
+cdef extern from "_reduce_core.h" nogil:
+    enum:
+        SR_MAXIN
+        SR_MAXD
+        SR_BLOCK
+        SR_SUM
+        SR_PROD
+        SR_MAX
+        SR_MIN
+        SR_ALL
+        SR_ANY
+        SR_N_TYPES
+        SR_T_b
+        SR_T_i64
+        SR_T_f64
+    ctypedef struct sr_plan:
+        int op
+        int nin
+        int ndim
+        int atype
+        int ctype
+        cnp.npy_intp shape[SR_MAXD]
+        unsigned char red[SR_MAXD]
+        cnp.npy_intp str[SR_MAXIN][SR_MAXD]
+        char* data[SR_MAXIN]
+        int itype[SR_MAXIN]
+        char* acc
+        const int32_t* code
+        int n_instr
+        int n_regs
+        int n_slots
+        const int32_t* slot_of
+        const double* consts
+        int n_const
+        int out_reg
+        cnp.npy_intp acc_size
+    ctypedef struct sr_job:
+        cnp.npy_intp len
+        cnp.npy_intp chunk
+    ctypedef struct sr_argplan:
+        int is_max
+        int itype
+        int nk
+        int nr
+        cnp.npy_intp kshape[SR_MAXD]
+        cnp.npy_intp kstr[SR_MAXD]
+        cnp.npy_intp rshape[SR_MAXD]
+        cnp.npy_intp rstr[SR_MAXD]
+        char* data
+        cnp.npy_int64* out
+        cnp.npy_intp out_size
+    ctypedef void (*sr_load_fn)(const char* src, cnp.npy_intp st, cnp.npy_intp n,
+                                void* dst)
+    ctypedef void (*sr_fill_fn)(int op, void* b, cnp.npy_intp n)
+    const int sr_tsize[]
+    const sr_load_fn sr_loads[SR_N_TYPES][SR_N_TYPES]
+    const sr_fill_fn sr_fills[SR_N_TYPES]
+    int sr_tindex(int typenum)
+    int sr_has_reduce(int op, int t)
+    int sr_prepare(sr_plan* p)
+    int sr_execute(sr_plan* p)
+    int sr_job_init(sr_job* j, sr_plan* p)
+    int sr_job_finish(sr_job* j)
+    void sr_task(void* ctx, Py_ssize_t begin, Py_ssize_t end, int thread)
+    void sr_arg_range(const sr_argplan* p, cnp.npy_intp lo, cnp.npy_intp hi)
+    void sr_arg_task(void* ctx, Py_ssize_t begin, Py_ssize_t end, int thread)
+    const char* sr_op_name(int k)
+    int sr_op_nin(int k)
+    int sr_n_ops()
+
+#: loops over at least this many elements release the GIL
+NOGIL_MIN = 1 << 14
+#: reductions over at least this many elements run on the kernels' pool
+THREAD_MIN = 1 << 16
+#: elements per converted (or prologue) block
+BLOCK = SR_BLOCK
+#: most inputs of a fused prologue
+MAX_INPUTS = SR_MAXIN
+
+cdef cnp.npy_intp _NOGIL_MIN = NOGIL_MIN
+cdef cnp.npy_intp _THREAD_MIN = THREAD_MIN
+
+#: reduction name -> the engine's op number
+OPS = {"sum": SR_SUM, "prod": SR_PROD, "max": SR_MAX, "min": SR_MIN,
+       "all": SR_ALL, "any": SR_ANY}
+
+cdef enum:
+    MAXD = cnp.NPY_MAXDIMS
+
+
+def resolve(int nthreads):
+    """Threads a thunk asking for ``nthreads`` uses (0: every core)."""
+    from symarray.kernels_c._threads import resolve_threads
+
+    return int(resolve_threads(nthreads))
+
+
+cdef long _helped = 0        # chunks other threads ran in the last parallel run
+
+
+def helped():
+    """How many chunks threads other than the caller ran in the last parallel
+    reduction (0: the caller did all the work, e.g. on a busy machine)."""
+    return _helped
+
+
+cdef int _run_parallel(sr_plan* p, sr_job* j, int nthreads) noexcept nogil:
+    """Run the plan's chunks on the kernels' pool; -1: no memory."""
+    global _helped
+    if sr_job_init(j, p) < 0:
+        return -1
+    _helped = parallel_chunks(<sa_task>sr_task, j, j.len, j.chunk, nthreads)
+    return sr_job_finish(j)
+
+
+def tindex(dtype):
+    """The engine's type index of ``dtype``, or -1 when it has none."""
+    import numpy as np
+
+    return sr_tindex(np.dtype(dtype).num)
+
+
+def has_reduce(str name, dtype):
+    """Whether the engine reduces ``name`` with accumulators of ``dtype``."""
+    import numpy as np
+
+    op = OPS.get(name, -1)
+    if op in (SR_MAX, SR_MIN) and np.dtype(dtype) == np.bool_:
+        return True  # max/min of bools are any/all
+    return bool(sr_has_reduce(op, sr_tindex(np.dtype(dtype).num)))
+
+
+def prologue_ops():
+    """``{scalar op name: (opcode, arity)}`` the prologue interpreter runs
+    (on float32 and float64)."""
+    return {sr_op_name(k).decode(): (k, sr_op_nin(k)) for k in range(1, sr_n_ops())}
+
+
+cdef inline bint _reusable(CCell* c, int typenum, int ndim,
+                           cnp.npy_intp* shape) noexcept:
+    """Whether cell ``c`` holds a writeable C-contiguous array of this dtype
+    and shape (last call's output, kept in no-GC mode)."""
+    cdef int d
+    if c.typenum != typenum or c.ndim != ndim:
+        return False
+    if (c.flags & (cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE)) != (
+            cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE):
+        return False
+    for d in range(ndim):
+        if c.shape[d] != shape[d]:
+            return False
+    return True
+
+
+cdef inline bint _overlap(CCell* a, CCell* b) noexcept:
+    """Whether the memory spans of two cells' arrays intersect."""
+    cdef char* lo[2]
+    cdef char* hi[2]
+    cdef CCell* c
+    cdef int k, d
+    cdef cnp.npy_intp step
+    if a.typenum < 0 or b.typenum < 0 or a.size == 0 or b.size == 0:
+        return False
+    for k in range(2):
+        c = a if k == 0 else b
+        lo[k] = c.data
+        hi[k] = c.data + 16  # at least one element of any dtype here
+        for d in range(c.ndim):
+            step = (c.shape[d] - 1) * c.strides[d]
+            if step < 0:
+                lo[k] += step
+            else:
+                hi[k] += step
+    return lo[0] < hi[1] and lo[1] < hi[0]
+
+
+cdef class _CyOutThunk(CyThunk):
+    """Shared parts: the fallback and the output buffer."""
+
+    cdef CyPyThunk fallback     # runs perform on the same cells
+    cdef int otype_num          # NumPy type number of the output
+
+    def bind(self, CyStorage storage not None, in_cells, out_cells,
+             bint keep_buffers=False):
+        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
+        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
+
+    cdef int _output(self, int ndim, cnp.npy_intp* shape) except -1:
+        """A C-ordered output: last call's buffer when it fits and overlaps
+        no input (no-GC mode), else a new array."""
+        cdef CCell* out = self.outs[0]
+        cdef int i
+        if self.keep_buffers and _reusable(out, self.otype_num, ndim, shape):
+            for i in range(self.nin):
+                if _overlap(out, self.ins[i]):
+                    break
+            else:
+                return 0
+        cell_set(out, cnp.PyArray_EMPTY(ndim, shape, self.otype_num, 0))
+        return 0
+
+
+cdef class CyReduceThunk(_CyOutThunk):
+    """A reduction node (optionally with a fused elementwise prologue) run by
+    the C engine (backend ``"c"``).
+
+    Parameters
+    ----------
+    node
+        The Apply node; its inputs are the arrays read (one for a plain
+        reduction, the prologue's inputs for a fused one).
+    op
+        The engine's op number (:data:`OPS`).
+    acc_dtype
+        The accumulator dtype.
+    axes
+        The reduced axes of the (broadcast) input.
+    prologue
+        None, or ``(compute dtype, code, slot_of, n_slots, constants, out_reg)``
+        of the scalar program (see
+        :func:`symarray.kernels_c.reduce.prologue_program`).
+    nthreads
+        Threads for large inputs (0: every core).
+    """
+
+    cdef int op                 # engine op
+    cdef int ndim               # rank of the inputs
+    cdef int atype              # accumulator type (dense index)
+    cdef int otype              # output type (dense index)
+    cdef bint no_identity       # max/min: an empty reduction raises (perform)
+    cdef int* in_t              # dense type each input must have
+    cdef unsigned char* red     # per input dimension: 1 when reduced
+    cdef sr_plan* plan
+    cdef sr_job* job            # the chunks' bookkeeping for the pool
+    cdef object _keep           # arrays the plan points into
+    cdef int nthreads           # threads for large inputs
+
+    def __cinit__(self, *args, **kwargs):
+        self.plan = NULL
+        self.job = NULL
+        self.in_t = NULL
+        self.red = NULL
+
+    def __dealloc__(self):
+        PyMem_Free(self.plan)
+        PyMem_Free(self.job)
+        PyMem_Free(self.in_t)
+        PyMem_Free(self.red)
+
+    def __init__(self, node, int op, acc_dtype, axes, prologue=None,
+                 int nthreads=0):
+        import numpy as np
+
+        cdef int k
+        CyThunk.__init__(self, node)
+        if self.nout != 1 or not 1 <= self.nin <= SR_MAXIN:
+            raise ValueError(f"CyReduceThunk: {node} must have 1 to {SR_MAXIN} "
+                             "inputs and one output")
+        out_dtype = np.dtype(node.outputs[0].type.dtype)
+        self.otype_num = out_dtype.num
+        self.otype = sr_tindex(out_dtype.num)
+        self.atype = sr_tindex(np.dtype(acc_dtype).num)
+        self.ndim = node.inputs[0].type.ndim
+        self.no_identity = op in (SR_MAX, SR_MIN)
+        if self.atype == SR_T_b and op in (SR_MAX, SR_MIN):
+            op = SR_ANY if op == SR_MAX else SR_ALL
+        if self.otype < 0 or not sr_has_reduce(op, self.atype):
+            raise ValueError(f"CyReduceThunk: no loops for op {op} accumulating in "
+                             f"{acc_dtype} into {out_dtype}")
+        self.op = op
+        self.plan = <sr_plan*>PyMem_Malloc(sizeof(sr_plan))
+        self.job = <sr_job*>PyMem_Malloc(sizeof(sr_job))
+        self.in_t = <int*>PyMem_Malloc(self.nin * sizeof(int))
+        self.red = <unsigned char*>PyMem_Malloc(max(self.ndim, 1))
+        if (self.plan == NULL or self.job == NULL or self.in_t == NULL
+                or self.red == NULL):
+            raise MemoryError()
+        memset(self.plan, 0, sizeof(sr_plan))
+        memset(self.red, 0, max(self.ndim, 1))
+        for k, v in enumerate(node.inputs):
+            if v.type.ndim != self.ndim:
+                raise ValueError(f"CyReduceThunk: the inputs of {node} differ in rank")
+            self.in_t[k] = sr_tindex(np.dtype(v.type.dtype).num)
+            if self.in_t[k] < 0:
+                raise ValueError(f"CyReduceThunk: no loops for input dtype "
+                                 f"{v.type.dtype}")
+        for k in axes:
+            self.red[k] = 1
+        self.plan.op = op
+        self.plan.nin = self.nin
+        self.plan.atype = self.atype
+        self.plan.ctype = -1
+        if prologue is not None:
+            self._set_prologue(*prologue)
+        self.nthreads = resolve(nthreads)
+        self.backend = "c"
+        self.fallback = CyPyThunk(node)
+
+    def _set_prologue(self, ctype, code, slot_of, int n_slots, consts, int out_reg):
+        import numpy as np
+
+        cdef cnp.ndarray c_code = np.ascontiguousarray(code, dtype=np.int32)
+        cdef cnp.ndarray c_slots = np.ascontiguousarray(slot_of, dtype=np.int32)
+        cdef cnp.ndarray c_consts = np.ascontiguousarray(consts, dtype=np.float64)
+        self._keep = (c_code, c_slots, c_consts)
+        self.plan.ctype = sr_tindex(np.dtype(ctype).num)
+        if self.plan.ctype not in (sr_tindex(np.dtype("float32").num), SR_T_f64):
+            raise ValueError(f"CyReduceThunk: a prologue computes in float32 or "
+                             f"float64, got {ctype}")
+        self.plan.code = <const int32_t*>cnp.PyArray_DATA(c_code)
+        self.plan.n_instr = <int>c_code.shape[0]
+        self.plan.slot_of = <const int32_t*>cnp.PyArray_DATA(c_slots)
+        self.plan.n_regs = <int>c_slots.shape[0]
+        self.plan.n_slots = n_slots
+        self.plan.consts = <const double*>cnp.PyArray_DATA(c_consts)
+        self.plan.n_const = <int>c_consts.shape[0]
+        self.plan.out_reg = out_reg
+
+    cdef int run(self) except -1:
+        cdef int nin = self.nin, ndim = self.ndim
+        cdef int k, d, nd_out = 0, rc = 0
+        cdef CCell* c
+        cdef CCell* out
+        cdef sr_plan* p = self.plan
+        cdef cnp.npy_intp n, m, total = 1
+        cdef cnp.npy_intp shape[MAXD]
+        cdef cnp.npy_intp out_shape[MAXD]
+        cdef char* acc
+        cdef int asz = sr_tsize[self.atype]
+        # 1. inputs the engine reads directly, broadcasting
+        for k in range(nin):
+            c = self.ins[k]
+            if c.typenum < 0 or c.ndim != ndim or sr_tindex(c.typenum) != self.in_t[k]:
+                return self.fallback.run()
+        for d in range(ndim):
+            n = self.ins[0].shape[d]
+            for k in range(1, nin):
+                m = self.ins[k].shape[d]
+                if m != n:
+                    if n == 1:
+                        n = m
+                    elif m != 1:
+                        return self.fallback.run()  # perform raises
+            shape[d] = n
+            total *= n
+            if self.red[d]:
+                if n == 0 and self.no_identity:
+                    return self.fallback.run()  # perform raises
+            else:
+                out_shape[nd_out] = n
+                nd_out += 1
+        # 2. the output and the accumulators
+        self._output(nd_out, out_shape)
+        out = self.outs[0]
+        if out.size == 0:
+            return 0
+        if self.atype == self.otype:
+            acc = out.data
+        else:
+            acc = <char*>malloc(out.size * asz)
+            if acc == NULL:
+                raise MemoryError()
+        sr_fills[self.atype](self.op, acc, out.size)
+        # 3. the plan
+        p.ndim = ndim
+        p.acc = acc
+        for d in range(ndim):
+            p.shape[d] = shape[d]
+            p.red[d] = self.red[d]
+        for k in range(nin):
+            c = self.ins[k]
+            p.data[k] = c.data
+            p.itype[k] = self.in_t[k]
+            for d in range(ndim):
+                p.str[k][d] = 0 if c.shape[d] == 1 else c.strides[d]
+        if sr_prepare(p):
+            if total >= _THREAD_MIN:
+                with nogil:
+                    rc = _run_parallel(p, self.job, self.nthreads)
+            elif total >= _NOGIL_MIN:
+                with nogil:
+                    rc = sr_execute(p)
+            else:
+                rc = sr_execute(p)
+        if acc != out.data:
+            sr_loads[self.otype][self.atype](acc, asz, out.size, out.data)
+            free(acc)
+        if rc < 0:
+            raise MemoryError("reduction: no memory for the thread scratch blocks")
+        return 0
+
+
+cdef class CyArgReduceThunk(_CyOutThunk):
+    """``Argmax``/``Argmin`` run by the C engine (backend ``"c"``): the index
+    of the first extreme (the first NaN, if any) of each reduced block, the
+    reduced axes flattened in C order."""
+
+    cdef bint is_max
+    cdef int ndim
+    cdef int in_t
+    cdef int nthreads           # threads for large inputs
+    cdef unsigned char red[MAXD]
+
+    def __init__(self, node, bint is_max, axes, int nthreads=0):
+        import numpy as np
+
+        cdef int k
+        CyThunk.__init__(self, node)
+        self.is_max = is_max
+        self.ndim = node.inputs[0].type.ndim
+        self.in_t = sr_tindex(np.dtype(node.inputs[0].type.dtype).num)
+        if self.in_t < 0:
+            raise ValueError(f"CyArgReduceThunk: no loops for {node.inputs[0].type}")
+        self.otype_num = np.dtype("int64").num
+        for k in range(MAXD):
+            self.red[k] = 0
+        for k in axes:
+            self.red[k] = 1
+        self.nthreads = resolve(nthreads)
+        self.backend = "c"
+        self.fallback = CyPyThunk(node)
+
+    cdef int run(self) except -1:
+        cdef CCell* c = self.ins[0]
+        cdef CCell* out
+        cdef sr_argplan p
+        cdef int d, nd_out = 0
+        cdef cnp.npy_intp block = 1, total = 1
+        cdef cnp.npy_intp out_shape[MAXD]
+        if c.typenum < 0 or c.ndim != self.ndim or sr_tindex(c.typenum) != self.in_t:
+            return self.fallback.run()
+        p.nk = 0
+        p.nr = 0
+        for d in range(self.ndim):
+            total *= c.shape[d]
+            if self.red[d]:
+                block *= c.shape[d]
+                if c.shape[d] == 1:
+                    continue
+                if p.nr > 0 and p.rstr[p.nr - 1] == c.strides[d] * c.shape[d]:
+                    p.rshape[p.nr - 1] *= c.shape[d]
+                    p.rstr[p.nr - 1] = c.strides[d]
+                else:
+                    p.rshape[p.nr] = c.shape[d]
+                    p.rstr[p.nr] = c.strides[d]
+                    p.nr += 1
+            else:
+                out_shape[nd_out] = c.shape[d]
+                nd_out += 1
+                if c.shape[d] != 1:
+                    p.kshape[p.nk] = c.shape[d]
+                    p.kstr[p.nk] = c.strides[d]
+                    p.nk += 1
+        if block == 0:
+            return self.fallback.run()  # perform raises for an empty block
+        self._output(nd_out, out_shape)
+        out = self.outs[0]
+        if out.size == 0:
+            return 0
+        if p.nr == 0:
+            p.rshape[0] = 1
+            p.rstr[0] = 0
+            p.nr = 1
+        p.is_max = self.is_max
+        p.itype = self.in_t
+        p.data = c.data
+        p.out = <cnp.npy_int64*>out.data
+        p.out_size = out.size
+        if total >= _THREAD_MIN:  # outputs in chunks of ~32k elements of work
+            with nogil:
+                parallel_chunks(<sa_task>sr_arg_task, &p, p.out_size,
+                                max(1, (1 << 15) // max(block, 1)), self.nthreads)
+        elif total >= _NOGIL_MIN:
+            with nogil:
+                sr_arg_range(&p, 0, p.out_size)
+        else:
+            sr_arg_range(&p, 0, p.out_size)
+        return 0

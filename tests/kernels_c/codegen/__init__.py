@@ -1,0 +1,1 @@
+"""Tests of symarray.kernels_c.codegen (run-time C code generation)."""
