@@ -3,6 +3,7 @@
 from symarray.compile.function import Function, FunctionMaker, _eval, function
 from symarray.compile.io import In, Out
 from symarray.compile.mode import Mode, get_default_mode, get_mode, register_mode
+from symarray.compile.profiling import ProfileStats  # theano.compile.ProfileStats
 from symarray.compile.sharedvalue import (
     SharedVariable,
     TensorSharedVariable,
@@ -15,4 +16,4 @@ set_eval_hook(_eval)
 
 __all__ = ["Function", "FunctionMaker", "function", "In", "Out", "Mode",
            "get_default_mode", "get_mode", "register_mode", "SharedVariable",
-           "TensorSharedVariable", "shared", "shared_constructor"]
+           "TensorSharedVariable", "shared", "shared_constructor", "ProfileStats"]

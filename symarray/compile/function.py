@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy as _copy
 import logging
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,12 @@ from typing import Any
 import numpy as np
 
 from symarray import config
+from symarray.compile.inplace_updates import (
+    alias_copies,
+    destroyed_inputs,
+    mutable_shared,
+    separate_destroyed,
+)
 from symarray.compile.io import In, Out
 from symarray.compile.mode import REWRITE_PIPELINES, Mode, get_mode
 from symarray.compile.sharedvalue import SharedVariable
@@ -67,7 +74,13 @@ def function(
     updates
         ``{shared_var: new_value_expr}`` (dict, OrderedUpdates or list of
         pairs), applied after the outputs are computed: every update sees
-        the values from before the call.
+        the values from before the call.  An updated variable's old array
+        may be overwritten in place by the update's computation (as in
+        Theano; ``Mode().excluding("inplace")`` turns that off), so an
+        array the user gave with ``shared(v, borrow=True)`` or got with
+        ``get_value(borrow=True)`` may change; see
+        :mod:`symarray.compile.inplace_updates`.  If a call raises after
+        such a node ran, that variable may hold its new value.
     givens
         ``{var: replacement}`` substituted at compile time.
     no_default_updates
@@ -83,13 +96,19 @@ def function(
         Accept arguments that lose precision when converted to the input
         type (e.g. float64 data for a float32 input).
     profile
-        Not available yet (the profiler stage).
+        True (or a name) to profile the function's calls: ``f.profile`` is
+        then a :class:`~symarray.profiling.ProfileStats` (``f.profile.
+        summary()`` prints the report); a ProfileStats to collect into it
+        (several functions may share one); False for no profile.  None
+        follows ``config.profile``.  See docs/profiling.md.
     on_unused_input
         ``"raise"`` (default from config), ``"warn"`` or ``"ignore"`` for an
         input no output depends on.
     trust_input
-        Skip argument checks and conversions on each call (fastest; wrong
-        arguments then give wrong results or obscure errors).
+        Skip argument checks and conversions on each call, and the copy of
+        an array the function overwrites that shares memory with another
+        input (fastest; wrong or aliased arguments then give wrong results
+        or obscure errors).
 
     Examples
     --------
@@ -105,6 +124,11 @@ def function(
             accept_inplace, name, rebuild_strict, allow_input_downcast, profile,
             on_unused_input,
         )
+        if maker.profile is not None:  # the profiler stage, imported on demand
+            from symarray.profiling.attach import ProfiledFunction
+
+            return ProfiledFunction(maker, trust_input=trust_input,
+                                    profile=maker.profile)
         return Function(maker, trust_input=trust_input)
 
 
@@ -124,11 +148,14 @@ class FunctionMaker:
                  accept_inplace: bool, name: str | None, rebuild_strict: bool,
                  allow_input_downcast: bool | None, profile: Any,
                  on_unused_input: str | None) -> None:
+        start = time.perf_counter()
+        #: the ProfileStats of ``profile=`` / ``config.profile`` (None: off)
+        self.profile: Any = None
         if profile or (profile is None and config.profile):
-            raise NotImplementedError(
-                "function(profile=...): the profiler is not built yet; call "
-                "without profile (or set SYMARRAY_FLAGS=profile=False)"
-            )
+            from symarray.profiling.attach import kernel_cache_counters, resolve_profile
+
+            self.profile = resolve_profile(profile, name)
+            self.kernel_cache_before = kernel_cache_counters()
         policy = on_unused_input or config.on_unused_input
         if policy not in ("raise", "warn", "ignore"):
             raise ValueError(
@@ -193,26 +220,47 @@ class FunctionMaker:
         self.fgraph.update_mapping = {
             self.n_outputs + j: position[key] for j, key in enumerate(ups)
         }
+        #: Out(borrow=True) outputs: no-GC linkers let the next call write
+        #: into their arrays (symarray.compile.linkers)
+        self.fgraph.borrowed_outputs = tuple(  # type: ignore[attr-defined]
+            k for k, borrow in enumerate(self.out_borrow) if borrow)
         if not accept_inplace:
             _refuse_inplace(self.fgraph)
-        updated = {key.container for key in ups}
+        # In(x, mutable=True) arguments and updated shared values may be
+        # overwritten (symarray.compile.inplace_updates); the rest is protected
         fg_inputs = self.fgraph.inputs
-        protected = [v for v, i in zip(fg_inputs, self.inputs, strict=False)
-                     if not i.mutable]
-        protected += [v for v, s in zip(fg_inputs[len(explicit):], self.shared,
-                                        strict=True)
-                      if s.container not in updated]
+        shared_inputs = fg_inputs[len(explicit):]
+        writable = mutable_shared(self.shared, {key.container for key in ups})
         mutable = [v for v, i in zip(fg_inputs, self.inputs, strict=False)
                    if i.mutable]
+        mutable += [v for v, w in zip(shared_inputs, writable, strict=True) if w]
+        protected = [v for v, i in zip(fg_inputs, self.inputs, strict=False)
+                     if not i.mutable]
+        protected += [v for v, w in zip(shared_inputs, writable, strict=True)
+                      if not w]
         self.fgraph.attach_feature(DestroyHandler(mutable))
         self.fgraph.attach_feature(Supervisor(protected))
         if accept_inplace:
             self.fgraph.validate()  # the caller's in-place ops must be safe too
         if any(is_lazy(n) for n in self.fgraph.apply_nodes):
             track_branches(self.fgraph)  # fgraph.branch_of, read by fusion
+        built = time.perf_counter()
         self._rewrite()
+        rewritten = time.perf_counter()
         self.schedule = self.fgraph.toposort()
-        self.copy_outputs, self.copy_updates = _alias_copies(self)
+        self.copy_outputs, self.copy_updates = alias_copies(self)
+        #: graph input positions some node overwrites (their arrays are
+        #: copied before a call when they alias another input)
+        self.destroyed_inputs = destroyed_inputs(self.fgraph)
+        #: the graph overwrites a shared value (only its update may do that)
+        self.destroys_shared = any(k >= len(explicit) for k in self.destroyed_inputs)
+        self._recipe = (outputs, givens, accept_inplace, rebuild_strict)
+        self._without_updates: FunctionMaker | None = None
+        #: seconds per compile stage (the profiler's compile table)
+        self.compile_times: dict[str, float] = {
+            "graph": built - start, "rewrite": rewritten - built,
+            "schedule": time.perf_counter() - rewritten,
+        }
 
     def _check_inputs(self) -> None:
         seen: set[Variable] = set()
@@ -266,11 +314,35 @@ class FunctionMaker:
         if pipeline is not None:
             pipeline(self.fgraph, self.mode)
 
+    def without_updates(self) -> FunctionMaker:
+        """A maker of the same outputs that may not change shared values.
+
+        ``self`` when its graph overwrites no shared value (a function can
+        then just drop the update results); else the function compiled
+        again without updates (once; cached), since here the updates'
+        in-place nodes overwrite the shared arrays.  Stateful ``In``
+        inputs keep their updates.
+        """
+        if not self.destroys_shared:
+            return self
+        if self._without_updates is None:
+            outputs, givens, accept_inplace, rebuild_strict = self._recipe
+            with gc_paused():
+                self._without_updates = FunctionMaker(
+                    self.inputs, outputs, self.mode, None, givens, True,
+                    accept_inplace, self.name, rebuild_strict,
+                    self.allow_input_downcast, False, "ignore",
+                )
+        return self._without_updates
+
     def make_vm(self) -> Any:
         """A fresh VM (own storage) for the scheduled graph."""
         from symarray.compile.linkers import make_vm
 
-        return make_vm(self.mode.linker, self.fgraph, self.schedule, config.allow_gc)
+        start = time.perf_counter()
+        vm = make_vm(self.mode.linker, self.fgraph, self.schedule, config.allow_gc)
+        self.compile_times["link"] = time.perf_counter() - start
+        return vm
 
 
 def _normalise_outputs(outputs: Any) -> tuple[Any, list[Out]]:
@@ -397,76 +469,6 @@ def _refuse_inplace(fgraph: FunctionGraph) -> None:
             )
 
 
-def _view_roots(var: Variable) -> set[Variable]:
-    """The variables whose memory ``var`` may share, following view/destroy maps."""
-    roots: set[Variable] = set()
-    stack = [var]
-    seen: set[Variable] = set()
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        node = v.owner
-        if node is not None and v.index is not None:
-            src = list(node.op.view_map.get(v.index, ()))
-            src += node.op.destroy_map.get(v.index, ())
-            if src:
-                stack.extend(node.inputs[i] for i in src)
-                continue
-        roots.add(v)
-    return roots
-
-
-def _alias_copies(maker: FunctionMaker) -> tuple[list[int], list[int]]:
-    """Which outputs and shared updates must be copied after each call.
-
-    An output is copied (unless ``Out(borrow=True)``) when it may share memory
-    with an input, a shared value, a constant, an update or an earlier
-    output.  An update is copied when its value may share memory with an
-    explicit input (not ``In(borrow=True)``), a constant, a shared value that
-    stays in place, or an earlier update.  Decided once from the ops'
-    ``view_map``/``destroy_map``: no per-call cost.
-    """
-    fg = maker.fgraph
-    n_in, n_out, n_up = len(maker.inputs), maker.n_outputs, maker.n_updates
-    roots = [_view_roots(o) for o in fg.outputs]
-    explicit = {v: inp for v, inp in zip(fg.inputs, maker.inputs, strict=False)}
-    shared_in = dict(zip(fg.inputs[n_in:], maker.shared, strict=False))
-    update_roots: set[Variable] = set()
-    for r in roots[n_out:n_out + n_up]:
-        update_roots |= r
-    copy_outputs: list[int] = []
-    earlier: set[Variable] = set()
-    for k in range(n_out):
-        r = roots[k]
-        if not maker.out_borrow[k] and (
-            any(v.owner is None for v in r) or r & update_roots or r & earlier
-        ):
-            copy_outputs.append(k)
-        earlier |= r
-    updated = {c: j for j, c in enumerate(maker.update_containers)}
-    copy_updates: list[int] = []
-    earlier = set()
-    for j in range(n_up):
-        r = roots[n_out + j]
-        own = maker.update_containers[j]
-        clash = bool(r & earlier)
-        for v in r:
-            if v in explicit:
-                clash |= not explicit[v].borrow
-            elif v in shared_in:
-                clash |= shared_in[v].container is not own and (
-                    shared_in[v].container not in updated
-                )
-            elif v.owner is None:  # a constant
-                clash = True
-        if clash:
-            copy_updates.append(j)
-        earlier |= r
-    return copy_outputs, copy_updates
-
-
 def _copy_value(value: Any) -> Any:
     copy_method = getattr(value, "copy", None)
     return copy_method() if copy_method is not None else _copy.deepcopy(value)
@@ -476,9 +478,13 @@ class Function:
     """A compiled function; call it with values for its inputs.
 
     Attributes: ``maker`` (with ``fgraph``, ``mode``, ``inputs``), ``name``,
-    ``trust_input`` (settable), ``vm``.  ``f[name]`` reads and ``f[name] = v``
+    ``trust_input`` (settable), ``vm``, ``profile`` (the ProfileStats of a
+    profiled function, else None).  ``f[name]`` reads and ``f[name] = v``
     sets an input's default value (by name, variable or index).
     """
+
+    #: the ProfileStats of a profiled function (symarray.profiling), else None
+    profile: Any = None
 
     def __init__(self, maker: FunctionMaker, trust_input: bool = False,
                  vm: Any = None) -> None:
@@ -624,6 +630,8 @@ class Function:
         else:
             values = self._bind(args, kwargs)
         input_values = values + [s.container.value for s in self._shared]
+        if maker.destroyed_inputs and not self.trust_input:
+            separate_destroyed(input_values, maker.destroyed_inputs)
         results = self.vm(input_values)
         n_out, n_up = maker.n_outputs, maker.n_updates
         outputs = results[:n_out]
@@ -661,7 +669,13 @@ class Function:
                 outputs[k] = out.copy()
 
     def free(self) -> None:
-        """Release the buffers kept between calls (no-GC linkers)."""
+        """Release the buffers kept between calls (no-GC linkers).
+
+        Every cell but the constants is emptied; the function keeps
+        working, and its next call allocates its buffers again.  A borrowed
+        output (``Out(borrow=True)``) returned earlier is not overwritten
+        by later calls after ``free()``.
+        """
         free = getattr(self.vm, "free", None)
         if free is not None:
             free()
@@ -675,52 +689,92 @@ class Function:
         Parameters
         ----------
         share_memory
-            Share the VM's storage with this function (default: own storage).
+            Share the VM's storage with this function (default: own storage;
+            always own storage when ``delete_updates`` recompiles).
         swap
             ``{old_shared: new_shared}``: the copy reads and updates
             ``new_shared`` (same type) wherever this function uses
             ``old_shared``.
         delete_updates
-            The copy computes its outputs but changes no shared value.
+            The copy computes its outputs but changes no shared value.  When
+            this function's updates overwrite shared arrays in place, the
+            copy is compiled again without them (once per function).
         name
             The copy's name (default: this function's).
+        profile
+            None: profiled like this function (into the same ProfileStats);
+            True, a name or a ProfileStats: profiled there; False: not
+            profiled.
+
+        Notes
+        -----
+        Copies that update the same shared variable write into its array in
+        place; calling them from several threads at once races on that
+        array (give each thread its own variables with ``swap``).
         """
-        if profile:
-            raise NotImplementedError("Function.copy(profile=...): no profiler yet")
-        fn = Function(self.maker, trust_input=self.trust_input,
-                      vm=self.vm if share_memory else None)
-        fn.name = name if name is not None else self.name
+        maker = self.maker.without_updates() if delete_updates else self.maker
+        vm = self.vm if share_memory and maker is self.maker else None
+        name = name if name is not None else self.name
+        profile = (self.profile or False) if profile is None else profile
+        fn: Function = Function(maker, self.trust_input, vm) if not profile else (
+            _profiled_copy(maker, self.trust_input, profile, vm, name))
+        fn.name = name
         fn._defaults = list(self._defaults)
+        if maker is self.maker:  # keep this function's swaps and deletions
+            fn._shared = list(self._shared)
+            fn._update_containers = list(self._update_containers)
+        else:  # recompiled without updates: map its shared inputs like ours
+            ours = {s.container: cur for s, cur in zip(self.maker.shared,
+                                                       self._shared, strict=True)}
+            fn._shared = [ours.get(s.container, s) for s in maker.shared]
+            fn._update_containers = []
         if swap:
-            known = {s.container for s in self._shared}
-            by_container: dict[Any, SharedVariable] = {}
-            for old, new in swap.items():
-                if not isinstance(old, SharedVariable) or not isinstance(
-                    new, SharedVariable
-                ):
-                    raise TypeError("copy(swap=...) maps shared variables to shared "
-                                    f"variables, got {old!r} -> {new!r}")
-                if old.type != new.type:
-                    raise TypeError(
-                        f"copy(swap=...): {new} has type {new.type}, but {old} has "
-                        f"type {old.type}"
-                    )
-                if old.container not in known:
-                    raise ValueError(
-                        f"copy(swap=...): {old} is not used by {self._label()}"
-                    )
-                by_container[old.container] = new
-            fn._shared = [by_container.get(s.container, s) for s in self._shared]
+            by_container = self._swap_map(swap)
+            fn._shared = [by_container.get(s.container, s) for s in fn._shared]
             fn._update_containers = [
                 by_container[c].container if c in by_container else c
-                for c in self._update_containers
+                for c in fn._update_containers
             ]
         if delete_updates:
             fn._update_containers = []
         return fn
 
+    def _swap_map(self, swap: Mapping[SharedVariable, SharedVariable]
+                  ) -> dict[Any, SharedVariable]:
+        """``copy(swap=...)`` checked: old container -> the new variable."""
+        known = {s.container for s in self._shared}
+        by_container: dict[Any, SharedVariable] = {}
+        for old, new in swap.items():
+            if not isinstance(old, SharedVariable) or not isinstance(
+                new, SharedVariable
+            ):
+                raise TypeError("copy(swap=...) maps shared variables to shared "
+                                f"variables, got {old!r} -> {new!r}")
+            if old.type != new.type:
+                raise TypeError(
+                    f"copy(swap=...): {new} has type {new.type}, but {old} has "
+                    f"type {old.type}"
+                )
+            if old.container not in known:
+                raise ValueError(
+                    f"copy(swap=...): {old} is not used by {self._label()}"
+                )
+            by_container[old.container] = new
+        return by_container
+
 
 _MISSING = object()
+
+
+def _profiled_copy(maker: FunctionMaker, trust_input: bool, profile: Any, vm: Any,
+                   name: str | None) -> Function:
+    """A profiled function of ``maker`` for ``Function.copy`` (the profiler
+    stage, imported on demand)."""
+    from symarray.profiling.attach import ProfiledFunction, resolve_profile
+
+    return ProfiledFunction(maker, trust_input=trust_input, vm=vm,
+                            profile=resolve_profile(profile, name), compiled=False,
+                            name=name)
 
 
 def _eval(var: Variable, inputs_to_values: Mapping[Any, Any]) -> Any:

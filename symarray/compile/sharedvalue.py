@@ -5,6 +5,14 @@ container; every function that uses it reads the current value, and
 ``updates`` write new values after a call.  Constructors are chosen by the
 value's type through a registry (``@shared_constructor``), so other packages
 (sparse, random, GPU) can add their own.
+
+``borrow`` (as in Theano): a function that updates a variable may compute
+the new value in place, in the variable's current array
+(:mod:`symarray.compile.inplace_updates`).  So an array handed over with
+``shared(v, borrow=True)`` or ``set_value(v, borrow=True)``, or taken with
+``get_value(borrow=True)``, may be changed by the next call of such a
+function; with ``borrow=False`` (the default) the variable keeps its own
+copy and the user's arrays are never written.
 """
 
 from __future__ import annotations
@@ -51,12 +59,21 @@ class SharedVariable(Variable):
     def get_value(
         self, borrow: bool = False, return_internal_type: bool = False
     ) -> Any:
-        """The current value (a copy unless ``borrow=True``)."""
+        """The current value (a copy unless ``borrow=True``).
+
+        A borrowed array is the variable's own: a function updating the
+        variable may overwrite it in place, and ``set_value`` may drop it.
+        """
         value = self.container.value
         return value if borrow else copy.deepcopy(value)
 
     def set_value(self, new_value: Any, borrow: bool = False) -> None:
-        """Replace the value; it is checked against the variable's type."""
+        """Replace the value; it is checked against the variable's type.
+
+        With ``borrow=True`` the variable may keep ``new_value`` itself (no
+        copy), and a function updating the variable may then overwrite it
+        in place; by default the variable keeps a copy.
+        """
         try:
             value = self.type.filter(new_value, strict=self.strict,
                                      allow_downcast=self.allow_downcast)
@@ -114,6 +131,24 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
            allow_downcast: bool | None = None, borrow: bool = False,
            **kwargs: Any) -> SharedVariable:
     """A shared variable holding ``value``.
+
+    Parameters
+    ----------
+    value
+        The initial value (a NumPy array or a Python/NumPy scalar for the
+        built-in constructor).
+    name
+        Shown in graphs and errors.
+    strict, allow_downcast
+        How ``set_value`` (and updates) convert new values: ``strict``
+        refuses any conversion; ``allow_downcast`` accepts losing precision.
+    borrow
+        Keep ``value`` itself instead of a copy.  A function that updates
+        the variable may then overwrite ``value`` in place (Theano's
+        semantics); leave it False to keep your array unchanged.
+    **kwargs
+        Options of the constructor that takes the value (``shape`` or
+        ``broadcastable`` for arrays).
 
     Examples
     --------

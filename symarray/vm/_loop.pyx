@@ -33,18 +33,42 @@ One call:
    (the inner program's ``after_call`` cells), so no later call writes into
    a returned array.
 
+The buffers of step 2 are kept for the next call and reused when nothing
+else holds them or a view of them (no returned trace is alive: only this
+thunk's own reference and stale values in cells remain, the last call's
+traces in no-GC mode) and their shape and dtype fit.  A fresh buffer of a
+few hundred KiB costs a page fault per 4 KiB page on its first write (and
+an munmap when freed), which is most of a short loop's bookkeeping
+otherwise.  In no-GC mode the cells keep the last traces alive anyway, so
+keeping their buffers costs no memory; in GC mode a thunk keeps at most
+:data:`BUFFER_CACHE_BYTES` (:func:`set_buffer_cache_bytes`; 0 turns reuse
+off in both modes).
+
 When a step's output does not fit its row (a shape or dtype that changed
 between steps), the call is restarted with ``perform`` (the inputs are
 never written, so this is safe); ``fallbacks`` counts such calls.
+
+Profiling (:meth:`CyLoopThunk.profile_inner`, called by
+:mod:`symarray.profiling`): the inner VM becomes its profiled twin, each
+step is one run of its :class:`~symarray.vm._cvm.CyProfile` (so inner
+calls count steps and the trace ring keeps the last steps), and the
+thunk times its own parts of each call with the same clock
+(:data:`LOOP_PARTS`: setup, the inner program, the work between steps,
+finish, perform fallbacks).  Unprofiled, the loop takes no clock reading.
 """
 
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.object cimport PyObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.string cimport memcpy, memset
+
+from libc.stdint cimport int64_t
 
 from symarray.vm._cvm cimport (
     CCell,
+    CyProfile,
+    CyProfiledVM,
     CyPyThunk,
     CyStorage,
     CyThunk,
@@ -52,12 +76,39 @@ from symarray.vm._cvm cimport (
     cell_set,
 )
 
+import numpy as np
+
 cnp.import_array()
 
+cdef extern from "_ticks.h":  # the profiling clock (the same as _cvm's)
+    long long symarray_ticks() noexcept nogil
+
 cdef extern from "numpy/ndarraytypes.h":
-    # the start of NumPy's array struct: only the data pointer is touched
+    # NumPy's array struct: only the data pointer is written; base is read
     ctypedef struct PyArrayObject_fields:
         char* data
+        PyObject* base
+
+cdef extern from "Python.h":
+    # the reference count of a borrowed pointer (no temporary reference)
+    Py_ssize_t _refcnt "Py_REFCNT"(PyObject* o)
+
+#: default of the most bytes of buffers a loop thunk of a GC-mode program
+#: keeps between calls for reuse (no-GC mode: no limit, see the docstring)
+BUFFER_CACHE_BYTES = 4 << 20
+cdef Py_ssize_t _CACHE_BYTES = BUFFER_CACHE_BYTES
+
+
+def set_buffer_cache_bytes(Py_ssize_t nbytes):
+    """Set the most bytes of buffers each loop thunk of a GC-mode program
+    keeps between calls for reuse (0: no reuse in any mode, and buffers kept
+    already are not reused); return the previous value."""
+    global _CACHE_BYTES
+    if nbytes < 0:
+        raise ValueError(f"set_buffer_cache_bytes: nbytes must be >= 0, got {nbytes}")
+    old = _CACHE_BYTES
+    _CACHE_BYTES = nbytes
+    return old
 
 # what an inner input reads (LoopLayout.in_kind)
 cdef enum:
@@ -87,6 +138,25 @@ IN_KINDS = {"seq": IN_SEQ, "state": IN_STATE, "shared": IN_SHARED,
 #: names of the inner-output kinds, for LoopLayout
 OUT_KINDS = {"state": OUT_STATE, "nit": OUT_NIT, "shared": OUT_SHARED,
              "cond": OUT_COND}
+
+# the parts of a call a profiled loop times (LOOP_PARTS)
+cdef enum:
+    PART_SETUP = 0        # checks, buffers, views, initial states copied in
+    PART_INNER = 1        # the inner program's runs (one per step)
+    PART_BETWEEN = 2      # rebinding pointers, copying outputs, the until test
+    PART_FINISH = 3       # traces to the outer cells, inner cells emptied
+    PART_FALLBACK = 4     # calls handed to perform
+    N_PARTS = 5
+
+#: what each part of a profiled loop call is (``CyLoopThunk.profile_parts``)
+LOOP_PARTS = (
+    ("loop setup", "checks, buffer allocation, views, initial states copied in"),
+    ("inner program", "the step's nodes (one inner program run per step)"),
+    ("between steps", "rebinding cell pointers, copying outputs not written in "
+                      "place, the until test"),
+    ("loop finish", "traces handed to the outer cells, inner cells emptied"),
+    ("perform fallback", "calls the loop handed to the op's perform"),
+)
 
 
 cdef inline void _rebind(CCell* c, char* ptr) noexcept:
@@ -241,12 +311,29 @@ cdef class CyLoopThunk(CyThunk):
     # per call: the buffers and views (owners of the pointers above)
     cdef list _buffers
     cdef list _views
+    # per buffer slot (states, shared, nit_sots: the order of _buffers): the
+    # last call's buffer, an owned reference kept for reuse (NULL: none)
+    cdef PyObject** cache
+    cdef Py_ssize_t n_cache
+    # buffers reused / allocated, over all calls
+    cdef readonly Py_ssize_t buffers_reused
+    cdef readonly Py_ssize_t buffers_allocated
     # inner thunks that run perform (0: the loop creates no Python objects)
     cdef readonly int n_py_thunks
     # steps run by the last call
     cdef readonly Py_ssize_t last_n_run
     # calls that ran perform instead of the C loop
     cdef readonly Py_ssize_t fallbacks
+    # PROFILING: the inner VM's recorder (None: not profiled, no clock
+    # readings); per part (LOOP_PARTS): calls and ticks (int64 ndarrays)
+    cdef CyProfile prof
+    cdef object part_calls
+    cdef object part_ticks
+    cdef int64_t* c_part_calls
+    cdef int64_t* c_part_ticks
+    # per profiled call: ticks at its start, after setup (0: not reached),
+    # after the last step (0: not reached); ticks in inner runs so far
+    cdef int64_t _t_start, _t_setup, _t_steps, _t_inner
 
     def __cinit__(self, *args, **kwargs):
         self.in_kind = NULL
@@ -282,8 +369,15 @@ cdef class CyLoopThunk(CyThunk):
         self.state_rows = NULL
         self.nit_keep = NULL
         self.nit_rows = NULL
+        self.cache = NULL
+        self.n_cache = 0
 
     def __dealloc__(self):
+        cdef Py_ssize_t k
+        if self.cache != NULL:
+            for k in range(self.n_cache):
+                Py_XDECREF(self.cache[k])
+            PyMem_Free(self.cache)
         PyMem_Free(self.in_kind)
         PyMem_Free(self.in_idx)
         PyMem_Free(self.in_off)
@@ -392,8 +486,12 @@ cdef class CyLoopThunk(CyThunk):
         self.nit_stride = <Py_ssize_t*>_alloc(self.n_nit * sizeof(Py_ssize_t))
         self.shared_data = <char**>_alloc(self.n_shared * sizeof(char*))
         self.shared_stride = <Py_ssize_t*>_alloc(self.n_shared * sizeof(Py_ssize_t))
-        self.n_py_thunks = sum(
-            1 for t in program.thunks if getattr(t, "backend", "py") == "py")
+        self.n_cache = self.n_states + self.n_shared + self.n_nit
+        self.cache = <PyObject**>_alloc(self.n_cache * sizeof(PyObject*))
+        # perform thunks of any label (py, numpy): each is a Python call
+        self.n_py_thunks = sum(1 for t in program.thunks
+                               if isinstance(t, CyPyThunk)
+                               or getattr(t, "backend", "py") in ("py", "numpy"))
 
     def bind(self, CyStorage storage not None, in_cells, out_cells,
              bint keep_buffers=False):
@@ -405,8 +503,48 @@ cdef class CyLoopThunk(CyThunk):
         """The inner Program (one step)."""
         return self.vm.program
 
+    # -- the profiler's hooks (symarray.profiling.attach.profile_inner_programs) --
+    def profile_inner(self, make_vm):
+        """Run the steps on ``make_vm(self.vm)`` from now on: the profiled twin
+        of the inner VM (same program and cells), which records per inner node
+        calls and time, one run per step; return ``[twin]``.  From then on the
+        thunk also times the parts of each call (:meth:`profile_parts`)."""
+        twin = make_vm(self.vm)
+        if not isinstance(twin, CyVM) or (<CyVM>twin).storage is not self.inner:
+            raise ValueError("profile_inner: make_vm must return a CyVM over the "
+                             "inner program's cells")
+        self.vm = <CyVM>twin
+        if isinstance(twin, CyProfiledVM):
+            self.prof = (<CyProfiledVM>twin).profile
+            if self.part_calls is None:
+                self.part_calls = np.zeros(N_PARTS, dtype=np.int64)
+                self.part_ticks = np.zeros(N_PARTS, dtype=np.int64)
+                self.c_part_calls = <int64_t*>cnp.PyArray_DATA(self.part_calls)
+                self.c_part_ticks = <int64_t*>cnp.PyArray_DATA(self.part_ticks)
+        return [twin]
+
+    def profile_parts(self):
+        """Where the time of this thunk's calls went since profiling started:
+        one ``(name, calls, ticks)`` per part of :data:`LOOP_PARTS`, ticks
+        of the profiling clock (``symarray.vm._cvm.ns_per_tick`` converts);
+        empty when the thunk is not profiled.  ``calls`` counts calls, but
+        steps for the inner program."""
+        if self.part_calls is None:
+            return []
+        calls = self.part_calls.tolist()
+        ticks = self.part_ticks.tolist()
+        return [(LOOP_PARTS[i][0], calls[i], ticks[i]) for i in range(N_PARTS)]
+
+    def reset_profile_parts(self):
+        """Forget the part timings recorded so far."""
+        if self.part_calls is not None:
+            self.part_calls[:] = 0
+            self.part_ticks[:] = 0
+
     cdef int run(self) except -1:
         cdef int r
+        if self.prof is not None:
+            return self._run_profiled()
         try:
             r = self._loop()
         finally:
@@ -414,6 +552,57 @@ cdef class CyLoopThunk(CyThunk):
         if r == LOOP_DECLINE:
             self.fallbacks += 1
             self.fallback.run()
+        return 0
+
+    cdef int _run_profiled(self) except -1:
+        """``run`` with the parts of the call timed (see LOOP_PARTS)."""
+        cdef int r = LOOP_DONE
+        cdef int64_t end, setup_end, steps_end
+        self._t_start = symarray_ticks()
+        self._t_setup = self._t_steps = self._t_inner = 0
+        try:
+            r = self._loop()
+        finally:
+            self._end_call()
+            end = symarray_ticks()
+            setup_end = self._t_setup if self._t_setup else end
+            steps_end = self._t_steps if self._t_steps else end
+            self.c_part_calls[PART_SETUP] += 1
+            self.c_part_ticks[PART_SETUP] += setup_end - self._t_start
+            self.c_part_ticks[PART_INNER] += self._t_inner
+            if self._t_setup:
+                self.c_part_calls[PART_BETWEEN] += 1
+                self.c_part_ticks[PART_BETWEEN] += (steps_end - setup_end
+                                                    - self._t_inner)
+            if self._t_steps:
+                self.c_part_calls[PART_FINISH] += 1
+                self.c_part_ticks[PART_FINISH] += end - steps_end
+        if r == LOOP_DECLINE:
+            self.fallbacks += 1
+            try:
+                self.fallback.run()
+            finally:
+                self.c_part_calls[PART_FALLBACK] += 1
+                self.c_part_ticks[PART_FALLBACK] += symarray_ticks() - end
+        return 0
+
+    cdef int _step_profiled(self) except -1:
+        """One run of the (profiled) inner VM, counted as one run of its
+        recorder: its time, and its trace row when tracing."""
+        cdef CyProfile p = self.prof
+        cdef int64_t start = symarray_ticks()
+        cdef int64_t end
+        cdef bint failed = True
+        p.begin_run(start)
+        try:
+            self.vm.dispatch()
+            failed = False
+        finally:
+            end = symarray_ticks()
+            p.run_ticks += end - start
+            p.end_run(end, failed)
+            self._t_inner += end - start
+            self.c_part_calls[PART_INNER] += 1
         return 0
 
     cdef void _end_call(self) noexcept:
@@ -442,10 +631,15 @@ cdef class CyLoopThunk(CyThunk):
             cond = self.out_cell[self.n_out - 1]
         n_run = n_steps
         self.vm.pc = -1  # no inner node failed (dispatch leaves -1 at HALT)
+        if self.prof is not None:
+            self._t_setup = symarray_ticks()
         try:
             for t in range(n_steps):
                 self._point(t)
-                self.vm.dispatch()
+                if self.prof is None:
+                    self.vm.dispatch()
+                else:
+                    self._step_profiled()
                 r = self._collect(t, n_steps)
                 if r != LOOP_DONE:
                     return r
@@ -456,6 +650,8 @@ cdef class CyLoopThunk(CyThunk):
             self.vm._failed(err)  # the inner node's note (when one failed)
             raise
         self.last_n_run = n_run
+        if self.prof is not None:
+            self._t_steps = symarray_ticks()
         self._finish(n_run, n_steps)
         return LOOP_DONE
 
@@ -493,7 +689,7 @@ cdef class CyLoopThunk(CyThunk):
             self.state_rows[i] = dims[0]
             for j in range(1, c.ndim):
                 dims[j] = c.shape[j]
-            buf = cnp.PyArray_EMPTY(c.ndim, dims, c.typenum, 0)
+            buf = self._buffer(i, c.ndim, dims, c.typenum)
             buf[:lag] = <object>c.obj
             buffers.append(buf)
             self.state_data[i] = <char*>cnp.PyArray_DATA(buf)
@@ -507,7 +703,7 @@ cdef class CyLoopThunk(CyThunk):
             dims[0] = 2
             for j in range(c.ndim):
                 dims[j + 1] = c.shape[j]
-            buf = cnp.PyArray_EMPTY(c.ndim + 1, dims, c.typenum, 0)
+            buf = self._buffer(self.n_states + i, c.ndim + 1, dims, c.typenum)
             buf[0] = <object>c.obj
             buffers.append(buf)
             self.shared_data[i] = <char*>cnp.PyArray_DATA(buf)
@@ -548,6 +744,68 @@ cdef class CyLoopThunk(CyThunk):
             views.append(view)
             self.out_view[j] = <PyObject*>view
         return LOOP_DONE
+
+    cdef bint _only_ours(self, PyObject* buf) except -1:
+        """Whether nothing refers to ``buf`` but the cache and stale values in
+        the cells of the outer and inner programs (``buf`` itself, or views
+        of it that only cells hold: last call's traces and views of them, in
+        no-GC mode): then writing into it changes no live value."""
+        cdef dict views = {}  # address of a view of buf -> cells holding it
+        cdef Py_ssize_t direct = _stale_refs(self.storage, buf, views)
+        if self.inner is not self.storage:
+            direct += _stale_refs(self.inner, buf, views)
+        for address, n in views.items():
+            if _refcnt(<PyObject*><Py_ssize_t>address) != n:
+                return False  # a live reference to a view
+        return _refcnt(buf) == 1 + direct + len(views)
+
+    cdef object _buffer(self, Py_ssize_t slot, int nd, cnp.npy_intp* dims,
+                        int typenum):
+        """A C-contiguous ``dims`` array of ``typenum`` for buffer ``slot``:
+        the last call's when it fits and only this thunk refers to it (see
+        the module docstring), else a new one, kept for the next call."""
+        cdef PyObject* old = self.cache[slot]
+        cdef cnp.ndarray arr
+        cdef int d
+        cdef bint fits
+        if old != NULL and _CACHE_BYTES > 0 and self._only_ours(old):
+            arr = <cnp.ndarray>old
+            fits = (cnp.PyArray_NDIM(arr) == nd and cnp.PyArray_TYPE(arr) == typenum
+                    and cnp.PyArray_ISCARRAY(arr))
+            if fits:
+                for d in range(nd):
+                    if cnp.PyArray_DIMS(arr)[d] != dims[d]:
+                        fits = False
+                        break
+            if fits:
+                self.buffers_reused += 1
+                return arr
+        self.cache[slot] = NULL
+        Py_XDECREF(old)
+        arr = cnp.PyArray_EMPTY(nd, dims, typenum, 0)
+        self.buffers_allocated += 1
+        if _CACHE_BYTES > 0 and (self.keep_buffers or cnp.PyArray_NBYTES(arr)
+                                 + self._cached_bytes() <= _CACHE_BYTES):
+            Py_INCREF(arr)
+            self.cache[slot] = <PyObject*>arr
+        return arr
+
+    cdef Py_ssize_t _cached_bytes(self) noexcept:
+        cdef Py_ssize_t k, total = 0
+        for k in range(self.n_cache):
+            if self.cache[k] != NULL:
+                total += cnp.PyArray_NBYTES(<cnp.ndarray>self.cache[k])
+        return total
+
+    def clear_buffer_cache(self):
+        """Drop the buffers kept for reuse (they are freed when nothing else
+        holds them)."""
+        cdef Py_ssize_t k
+        cdef PyObject* old
+        for k in range(self.n_cache):
+            old = self.cache[k]
+            self.cache[k] = NULL
+            Py_XDECREF(old)
 
     cdef char* _target(self, int j, Py_ssize_t t) noexcept:
         """Where inner output ``j`` of step ``t`` goes (NULL: not known yet)."""
@@ -637,7 +895,8 @@ cdef class CyLoopThunk(CyThunk):
         self.nit_rows[i] = dims[0]
         for d in range(c.ndim):
             dims[d + 1] = c.shape[d]
-        buf = cnp.PyArray_EMPTY(c.ndim + 1, dims, c.typenum, 0)
+        buf = self._buffer(self.n_states + self.n_shared + i, c.ndim + 1, dims,
+                           c.typenum)
         self._buffers[self.n_states + self.n_shared + i] = buf
         self.out_rowshape[j] = cnp.PyArray_DIMS(buf) + 1
         self.nit_data[i] = <char*>cnp.PyArray_DATA(buf)
@@ -688,6 +947,27 @@ def _last_rows(buf, Py_ssize_t lag, Py_ssize_t n_run, Py_ssize_t keep):
     if lag + n_run <= rows:
         return buf[lag + start:lag + n_run]
     return buf.take([(lag + s) % rows for s in range(start, n_run)], axis=0)
+
+
+cdef Py_ssize_t _stale_refs(CyStorage storage, PyObject* buf,
+                            dict views) except -1:
+    """Cells of ``storage`` holding ``buf`` (returned) or an array view of it
+    (counted in ``views``, by the view's address).  A value the current
+    call computed from a live view of ``buf`` holds references that are
+    not all in cells, so :meth:`CyLoopThunk._only_ours` fails."""
+    cdef Py_ssize_t k, n = 0
+    cdef PyObject* o
+    if storage is None:
+        return 0
+    for k in range(storage.n):
+        o = storage.cells[k].obj
+        if o == buf:
+            n += 1
+        elif (o != NULL and storage.cells[k].typenum >= 0
+              and (<PyArrayObject_fields*>o).base == buf):
+            address = <Py_ssize_t>o
+            views[address] = views.get(address, 0) + 1
+    return n
 
 
 cdef void* _alloc(size_t n) except NULL:

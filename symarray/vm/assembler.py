@@ -8,7 +8,10 @@ Steps:
    the linker decides which backend makes it) and bind it to its cells.
 3. GC mode: a cell is freed after its last reader ran (a FREE instruction
    after that CALL) unless it is an input, an output or a constant; a node
-   output nobody reads is freed right after the node.
+   output nobody reads is freed right after the node.  Tiny results (a
+   static size of at most :data:`SMALL_BYTES`, not views: the scalars of a
+   condition or a loss) are kept between calls as in no-GC mode, so their
+   kernels write into last call's array instead of allocating one.
 4. Emit the bytecode (``CALL k`` per node, ``FREE`` where needed, ``HALT``)
    and the flat operand arrays.  A schedule with lazy ``ifelse`` nodes is
    first laid out in branch blocks (:func:`~symarray.control.branches.
@@ -19,7 +22,14 @@ Steps:
    modes.  They are the inputs, the outputs and every cell whose value may
    share memory with them, following the ops' ``view_map``/``destroy_map``.
    So the VM never keeps an argument alive, and in no-GC mode no kernel
-   writes into a buffer that a returned array views.
+   writes into a buffer that a returned array views.  ``keep_outputs``
+   (no-GC mode, ``Out(borrow=True)``) leaves the cells of those outputs
+   filled when nothing else aliases them: the next call's kernels write
+   into the returned arrays.
+
+No-GC mode with a memory plan (:mod:`symarray.vm.memplan`): every variable
+of a planned group gets the cell of the group's first member, so
+intermediates with disjoint lifetimes reuse one buffer.
 """
 
 from __future__ import annotations
@@ -32,9 +42,13 @@ import numpy as np
 from symarray.control.branches import BranchPlan, plan_branches
 from symarray.graph.basic import Apply, Constant, Variable
 from symarray.vm._cvm import CyStorage
+from symarray.vm.memplan import MemoryPlan, static_nbytes
 from symarray.vm.program import Opcode, Program
 
-__all__ = ["build_program", "ThunkFactory"]
+__all__ = ["build_program", "ThunkFactory", "SMALL_BYTES"]
+
+#: GC mode keeps node results of at most this many bytes (static shapes)
+SMALL_BYTES = 64
 
 #: makes the (unbound) thunk of a node
 ThunkFactory = Callable[[Apply], Any]
@@ -46,6 +60,8 @@ def build_program(
     schedule: Sequence[Apply],
     make_thunk: ThunkFactory,
     allow_gc: bool = True,
+    memory_plan: MemoryPlan | None = None,
+    keep_outputs: Sequence[int] = (),
 ) -> Program:
     """Assemble ``schedule`` into a Program with one bound thunk per node.
 
@@ -61,19 +77,39 @@ def build_program(
     allow_gc
         Free intermediates after their last reader (else keep them for the
         next call, whose kernels write into them).
+    memory_plan
+        No-GC mode: the planned variables share cells as the plan says
+        (made by :func:`~symarray.vm.memplan.plan_memory` for this schedule).
+    keep_outputs
+        No-GC mode: indices of outputs whose buffers the next call may
+        write into (``Out(borrow=True)``).
     """
     plan = plan_branches(schedule, outputs)
     if plan is not None:
         schedule = plan.order
+    if memory_plan is not None:
+        if allow_gc:
+            raise ValueError("build_program: a memory plan is for no-GC mode; pass "
+                             "allow_gc=False or no memory_plan")
+        if list(memory_plan.order) != list(schedule):
+            raise ValueError("build_program: the memory plan was made for another "
+                             "schedule; plan_memory(fgraph, schedule) again")
     cell_of: dict[Variable, int] = {}
     constants: dict[int, Any] = {}
+    n_cells = 0
 
     def cell(var: Variable) -> int:
+        nonlocal n_cells
         idx = cell_of.get(var)
         if idx is None:
-            idx = cell_of[var] = len(cell_of)
-            if isinstance(var, Constant):
-                constants[idx] = var.data
+            rep = var if memory_plan is None else memory_plan.representative(var)
+            idx = cell_of.get(rep)
+            if idx is None:
+                idx = cell_of[rep] = n_cells
+                n_cells += 1
+                if isinstance(rep, Constant):
+                    constants[idx] = rep.data
+            cell_of[var] = idx
         return idx
 
     input_cells = tuple(cell(v) for v in inputs)
@@ -84,19 +120,23 @@ def build_program(
         node_outputs.append(tuple(cell(v) for v in node.outputs))
     output_cells = tuple(cell(v) for v in outputs)
 
-    storage = CyStorage(len(cell_of), constants)
+    storage = CyStorage(n_cells, constants)
+    small = _small_nodes(schedule) if allow_gc else set()
     thunks = []
     for node, ins, outs in zip(schedule, node_inputs, node_outputs, strict=True):
         thunk = make_thunk(node)
-        thunk.bind(storage, ins, outs, not allow_gc)
+        thunk.bind(storage, ins, outs, not allow_gc or node in small)
         thunks.append(thunk)
 
     keep = set(input_cells) | set(output_cells) | set(constants)
+    keep.update(cell_of[v] for node in small for v in node.outputs)
     free_after = _free_lists(node_inputs, node_outputs, keep, allow_gc,
                              _use_points(plan, schedule))
     code, free_lists = _emit(free_after, plan, cell_of)
     operands, node_operands = _operands(node_inputs, node_outputs)
-    after = _after_call(schedule, cell_of, input_cells, output_cells, constants)
+    kept = () if allow_gc else tuple(keep_outputs)
+    after = _after_call(schedule, cell_of, input_cells, output_cells, constants,
+                        kept)
     return Program(
         nodes=list(schedule),
         cells=storage,
@@ -117,7 +157,23 @@ def build_program(
         node_operands=node_operands,
         after_call=after,
         outputs_fresh=_outputs_fresh(outputs, thunks, schedule),
+        memory_plan=memory_plan,
+        kept_outputs=tuple(k for k in kept if output_cells[k] not in after),
     )
+
+
+def _small_nodes(schedule: Sequence[Apply]) -> set[Apply]:
+    """The nodes whose results GC mode keeps between calls: every output of
+    a static size of at most SMALL_BYTES and owning its memory (a small
+    view could keep a big base alive)."""
+    small: set[Apply] = set()
+    for node in schedule:
+        if getattr(node.op, "view_map", None) or getattr(node.op, "destroy_map", None):
+            continue
+        sizes = [static_nbytes(v) for v in node.outputs]
+        if sizes and all(n is not None and n <= SMALL_BYTES for n in sizes):
+            small.add(node)
+    return small
 
 
 def _use_points(plan: BranchPlan | None, schedule: Sequence[Apply]
@@ -221,12 +277,32 @@ def _alias_roots(schedule: Sequence[Apply], cell_of: dict[Variable, int]
 
 def _after_call(schedule: Sequence[Apply], cell_of: dict[Variable, int],
                 input_cells: tuple[int, ...], output_cells: tuple[int, ...],
-                constants: dict[int, Any]) -> tuple[int, ...]:
+                constants: dict[int, Any], keep_outputs: Sequence[int] = ()
+                ) -> tuple[int, ...]:
+    """The cells emptied after every call: inputs, outputs and every cell
+    whose memory they may share.  An output in ``keep_outputs`` stays
+    filled when its memory is the VM's alone (no input, constant or other
+    output shares it)."""
     roots = _alias_roots(schedule, cell_of)
+
+    def root(c: int) -> frozenset[int]:
+        return roots.get(c, frozenset((c,)))
+
+    wanted = {k for k in keep_outputs if 0 <= k < len(output_cells)}
+    others: set[int] = set(input_cells) | set(constants)
+    for k, c in enumerate(output_cells):
+        if k not in wanted:
+            others |= root(c) | {c}
+    kept: set[int] = set()
+    for k in sorted(wanted):
+        c = output_cells[k]
+        if not (root(c) | {c}) & others:
+            kept |= root(c) | {c}
     touched = set(input_cells)
     for c in output_cells:
-        touched |= roots.get(c, frozenset((c,)))
-    after = set(input_cells) | set(output_cells)
+        if c not in kept:
+            touched |= root(c)
+    after = set(input_cells) | (set(output_cells) - kept)
     for c, r in roots.items():
         if r & touched:
             after.add(c)
@@ -249,7 +325,8 @@ def _outputs_fresh(outputs: Sequence[Variable], thunks: list[Any],
         node = var.owner
         if node is None or node not in thunk_of:
             return False
-        if getattr(thunk_of[node], "backend", "py") == "py":
+        # "numpy": perform thunks labelled NumPy-backed (kernels_c.numpy_backed)
+        if getattr(thunk_of[node], "backend", "py") in ("py", "numpy"):
             return False
         j = node.outputs.index(var)
         view_map = getattr(node.op, "view_map", None) or {}

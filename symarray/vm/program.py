@@ -91,6 +91,12 @@ class Program:
     #: every output is written by a C thunk into memory the VM owns, so no
     #: output can alias an argument (lets Function skip its alias guard)
     outputs_fresh: bool = False
+    #: no-GC mode: the plan of which intermediates share a cell (None: every
+    #: variable has its own cell); see :mod:`symarray.vm.memplan`
+    memory_plan: Any = None
+    #: no-GC mode: outputs whose cells keep their arrays between calls
+    #: (``Out(borrow=True)``): the next call may write into a returned array
+    kept_outputs: tuple[int, ...] = field(default=())
 
     @property
     def n_instructions(self) -> int:
@@ -101,9 +107,10 @@ def disassemble(program: Program) -> str:
     """A readable listing of ``program``: one line per instruction.
 
     ``%N`` is cell N.  CALL lines show the node's output cells, op, input
-    cells and the thunk's backend (``c``: a C kernel, ``py``: the op's
-    ``perform``); FREE lines the cells they empty.  Constants are listed
-    with their values.
+    cells and, in one column, the thunk's backend (``c``: a C kernel,
+    ``numpy``/``py``: the op's ``perform``); FREE lines the cells they
+    empty.  Constants are listed with their values; with a memory plan
+    (no-GC mode), the cells that several variables share.
 
     Examples
     --------
@@ -114,33 +121,40 @@ def disassemble(program: Program) -> str:
     >>> print(disassemble(f.vm.program))  # doctest: +NORMALIZE_WHITESPACE
     program: 2 nodes, 3 cells, 4 instructions, gc on
     inputs   %0=x
-       0  CALL  %1 = exp(%0)            [c]
-       1  CALL  %2 = mul(%1, %0)        [c]
+       0  CALL  %1 = exp(%0)      [c]
+       1  CALL  %2 = mul(%1, %0)  [c]
        2  FREE  %1
        3  HALT
     outputs  %2
     """
-    names = {idx: str(var) for var, idx in program.cell_of.items()}
+    names: dict[int, list[str]] = {}
+    for var, idx in program.cell_of.items():
+        names.setdefault(idx, []).append(str(var))
     gc = "on" if program.allow_gc else "off"
     lines = [
         f"program: {len(program.nodes)} nodes, {len(program.cells)} cells, "
         f"{program.n_instructions} instructions, gc {gc}",
-        f"inputs   {', '.join(f'%{c}={names[c]}' for c in program.input_cells)}",
+        "inputs   " + ", ".join(f"%{c}={names[c][0]}" for c in program.input_cells),
     ]
     if program.constant_cells:
         consts = ", ".join(
             f"%{c}={_short(program.cells[c])}" for c in program.constant_cells
         )
         lines.append(f"constants {consts}")
+    shared = [(c, n) for c, n in sorted(names.items()) if len(n) > 1]
+    if shared:
+        lines.append("shared   " + "; ".join(
+            f"%{c}={'|'.join(n)}" for c, n in shared))
+    rows: list[tuple[int, str, str, str]] = []  # pc, opcode, operands, backend
     free_lists = program.free_lists
     for pc, (op, a, b) in enumerate(program.code.tolist()):
         name = Opcode(op).name if op in Opcode._value2member_map_ else f"?{op}"
+        backend = ""
         if op == Opcode.CALL:
             ins = ", ".join(f"%{c}" for c in program.node_inputs[a])
             outs = ", ".join(f"%{c}" for c in program.node_outputs[a])
-            text = f"{outs} = {program.nodes[a].op}({ins})"
-            backend = getattr(program.thunks[a], "backend", "?")
-            body = f"{text:<24}  [{backend}]"
+            body = f"{outs} = {program.nodes[a].op}({ins})"
+            backend = f"[{getattr(program.thunks[a], 'backend', '?')}]"
         elif op == Opcode.FREE:
             n = int(free_lists[a])
             body = ", ".join(f"%{c}" for c in free_lists[a + 1:a + 1 + n].tolist())
@@ -150,9 +164,21 @@ def disassemble(program: Program) -> str:
             body = f"%{a} -> {b}"
         else:
             body = ""
-        lines.append(f"{pc:4d}  {name:<4}  {body}".rstrip())
+        rows.append((pc, name, body, backend))
+    # the backend column starts after the widest CALL (up to a limit: a
+    # longer one, e.g. a big fused Composite, just pushes its own tag right)
+    width = max((len(body) for _, _, body, backend in rows
+                 if backend and len(body) <= _BACKEND_COLUMN), default=0)
+    pc_width = max(4, len(str(len(rows) - 1)))
+    for pc, name, body, backend in rows:
+        text = f"{body:<{width}}  {backend}" if backend else body
+        lines.append(f"{pc:>{pc_width}}  {name:<4}  {text}".rstrip())
     lines.append(f"outputs  {', '.join(f'%{c}' for c in program.output_cells)}")
     return "\n".join(lines)
+
+
+#: widest CALL text that the backend column is aligned after
+_BACKEND_COLUMN = 56
 
 
 def _short(value: Any, limit: int = 40) -> str:

@@ -15,14 +15,16 @@ from another thread waits, a re-entrant call from the same thread raises.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
 from symarray.graph.basic import Apply
-from symarray.vm._cvm import CyPyThunk
+from symarray.vm._cvm import CyProfile, CyPyThunk
 from symarray.vm.program import Opcode, Program
 
-__all__ = ["PyVM", "make_py_thunk", "describe_failure", "add_failure_note"]
+__all__ = ["PyVM", "ProfiledPyVM", "make_py_thunk", "describe_failure",
+           "add_failure_note"]
 
 _CALL, _FREE, _HALT = int(Opcode.CALL), int(Opcode.FREE), int(Opcode.HALT)
 _JUMP, _JUMP_IF_FALSE = int(Opcode.JUMP), int(Opcode.JUMP_IF_FALSE)
@@ -102,16 +104,21 @@ class PyVM:
                     raise NotImplementedError(
                         f"opcode {op} at instruction {pc} is not implemented")
         except BaseException as err:
-            try:
-                op, a, _ = code[pc]
-                if isinstance(err, Exception) and op == _CALL:
-                    add_failure_note(err, prog, a)
-            finally:
-                if prog.allow_gc:
-                    cells.free()
-                else:
-                    cells.clear_cells(prog.after_call)
+            self._failed(err, pc)
             raise
+
+    def _failed(self, err: BaseException, pc: int) -> None:
+        """Add the failing node's note to ``err`` and empty the cells."""
+        prog = self.program
+        try:
+            op, a, _ = self._code[pc]
+            if isinstance(err, Exception) and op == _CALL:
+                add_failure_note(err, prog, a)
+        finally:
+            if prog.allow_gc:
+                prog.cells.free()
+            else:
+                prog.cells.clear_cells(prog.after_call)
 
     def _acquire(self) -> None:
         me = threading.get_ident()
@@ -135,6 +142,78 @@ class PyVM:
             self.program.cells.free()
         finally:
             self._release()
+
+
+class ProfiledPyVM(PyVM):
+    """The Python twin of :class:`~symarray.vm._cvm.CyProfiledVM`: records
+    the same numbers in ``profile`` (a :class:`~symarray.vm._cvm.CyProfile`
+    with ``clock="ns"``, read with ``time.perf_counter_ns``)."""
+
+    def __init__(self, program: Program, profile: CyProfile) -> None:
+        super().__init__(program)
+        if not profile.ticks_are_ns:
+            raise ValueError("ProfiledPyVM needs a CyProfile(clock='ns')")
+        if profile.n_nodes != len(program.nodes):
+            raise ValueError(f"ProfiledPyVM: the profile has {profile.n_nodes} "
+                             f"nodes, the program {len(program.nodes)}")
+        self.profile = profile
+
+    def _run(self) -> None:
+        prof, now = self.profile, time.perf_counter_ns
+        start = now()
+        prof.record_begin(start)
+        failed = True
+        try:
+            self._run_profiled(prof, now)
+            failed = False
+        finally:
+            prof.record_run(start, now(), failed)
+
+    def _run_profiled(self, prof: CyProfile, now: Any) -> None:
+        prog = self.program
+        cells, thunks, code, free = prog.cells, prog.thunks, self._code, self._free
+        memory = prof.memory
+        pc = 0
+        prev = now()
+        try:
+            while True:
+                op, a, b = code[pc]
+                if op == _CALL:
+                    thunks[a]()
+                    t = now()
+                    prof.record_node(a, prev, t)
+                    if memory:
+                        for c in prog.node_outputs[a]:
+                            value = cells[c]
+                            if value is not None:
+                                prof.record_bytes(c, int(getattr(value, "nbytes", 0)))
+                        t = now()
+                    prev = t
+                    pc += 1
+                elif op == _FREE:
+                    for c in free[a]:
+                        cells.clear(c)
+                    t = now()
+                    prof.record_other(t - prev)
+                    prev = t
+                    pc += 1
+                elif op == _HALT:
+                    return
+                elif op == _JUMP:
+                    pc = a
+                elif op == _JUMP_IF_FALSE:
+                    if cells[a] is None:
+                        raise RuntimeError("JUMP_IF_FALSE reads an empty cell")
+                    pc = pc + 1 if cells[a] else b
+                    t = now()
+                    prof.record_other(t - prev)
+                    prev = t
+                else:
+                    raise NotImplementedError(
+                        f"opcode {op} at instruction {pc} is not implemented")
+        except BaseException as err:
+            self._failed(err, pc)
+            raise
 
 
 def add_failure_note(err: BaseException, prog: Program, k: int) -> None:

@@ -216,10 +216,11 @@ def test_bad_inputs_are_refused():
         theano.function(x, x)
 
 
-def test_profile_is_not_available_yet():
+def test_profile_argument():  # the profiler's own tests: tests/profiling/
     x = T.dscalar("x")
-    with pytest.raises(NotImplementedError, match="profiler"):
-        theano.function([x], x, profile=True)
+    f = theano.function([x], x * 2, profile=True)
+    assert f(1.0) == 2.0 and f.profile.functions[0].calls == 1
+    assert theano.function([x], x * 2).profile is None
 
 
 def test_inplace_graphs_need_accept_inplace():

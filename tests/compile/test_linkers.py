@@ -75,9 +75,10 @@ def test_register_a_linker():
 
 @pytest.mark.parametrize("name, vm_class, backends", [
     ("py", "PyVM", {"py"}), ("py_nogc", "PyVM", {"py"}),
-    ("vm", "PyVM", {"c", "py"}), ("vm_nogc", "PyVM", {"c", "py"}),
-    ("cvm", "CyVM", {"c", "py"}), ("cvm_nogc", "CyVM", {"c", "py"}),
-    ("c|py", "CyVM", {"c", "py"}), ("c|py_nogc", "CyVM", {"c", "py"}),
+    # DimShuffle runs perform, labelled "numpy" (kernels_c.numpy_backed)
+    ("vm", "PyVM", {"c", "numpy"}), ("vm_nogc", "PyVM", {"c", "numpy"}),
+    ("cvm", "CyVM", {"c", "numpy"}), ("cvm_nogc", "CyVM", {"c", "numpy"}),
+    ("c|py", "CyVM", {"c", "numpy"}), ("c|py_nogc", "CyVM", {"c", "numpy"}),
 ])
 def test_each_linker_picks_its_vm_and_thunks(name, vm_class, backends):
     x = T.dvector("x")
@@ -90,3 +91,60 @@ def test_each_linker_picks_its_vm_and_thunks(name, vm_class, backends):
 def test_default_linker_is_cvm():
     # the flag's default (pytest --linker NAME changes the current value)
     assert next(f.default for f in config.flags() if f.name == "linker") == "cvm"
+
+
+@pytest.mark.parametrize("name", THEANO_NAMES)
+def test_nogc_linkers_plan_memory(name, monkeypatch):
+    x = T.dvector("x")
+    out = T.tanh(T.cos(T.sin(T.exp(x)) * x)) + x
+    f = theano.function([x], out, mode=theano.Mode(linker=name, optimizer=None))
+    plan = f.vm.program.memory_plan
+    assert (plan is not None) == name.endswith("_nogc")
+    if plan is not None:
+        assert any(len(g) > 1 for g in plan.groups)
+    np.testing.assert_allclose(f(np.arange(3.0)), np.tanh(np.cos(
+        np.sin(np.exp(np.arange(3.0))) * np.arange(3.0))) + np.arange(3.0))
+    monkeypatch.setattr(config, "memory_plan", False)
+    g = theano.function([x], out, mode=theano.Mode(linker=name, optimizer=None))
+    assert g.vm.program.memory_plan is None
+
+
+@pytest.mark.parametrize("name", ["cvm_nogc", "vm_nogc", "cvm"])
+def test_free_releases_buffers_and_the_function_keeps_working(name):
+    x = T.dvector("x")
+    f = theano.function([x], T.tanh(T.exp(x) * 2.0) - x,
+                        mode=theano.Mode(linker=name, optimizer=None))
+    a = np.linspace(0.0, 1.0, 5)
+    expected = np.tanh(np.exp(a) * 2.0) - a
+    np.testing.assert_allclose(f(a), expected)
+    cells = f.vm.program.cells
+    consts = set(f.vm.program.constant_cells)
+    held = [c for c in range(len(cells)) if c not in consts and cells[c] is not None]
+    assert bool(held) == name.endswith("_nogc")
+    f.free()
+    assert all(cells[c] is None for c in range(len(cells)) if c not in consts)
+    np.testing.assert_allclose(f(a), expected)
+    np.testing.assert_allclose(f(a[:2]), expected[:2])
+
+
+@pytest.mark.parametrize("name", ["cvm_nogc", "vm_nogc", "cvm", "vm"])
+def test_borrowed_outputs_in_nogc_mode_are_overwritten_by_the_next_call(name):
+    x = T.dvector("x")
+    mode = theano.Mode(linker=name, optimizer=None)
+    f = theano.function([x], theano.Out(T.exp(x) * 2.0, borrow=True), mode=mode)
+    g = theano.function([x], T.exp(x) * 2.0, mode=mode)  # not borrowed
+    a, b = np.zeros(4), np.ones(4)
+    first, first_g = f(a), g(a)
+    second, second_g = f(b), g(b)
+    np.testing.assert_allclose(second, 2 * np.exp(b))
+    np.testing.assert_allclose(first_g, 2.0)  # never overwritten
+    assert second_g is not first_g
+    if name.endswith("_nogc"):  # the same buffer, now holding the new result
+        assert second is first and f.vm.program.kept_outputs == (0,)
+    else:
+        np.testing.assert_allclose(first, 2.0)
+        assert f.vm.program.kept_outputs == ()
+    f.free()  # a borrowed result survives free() and later calls
+    third = f(a)
+    assert third is not second
+    np.testing.assert_allclose(second, 2 * np.exp(b))

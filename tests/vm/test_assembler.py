@@ -111,3 +111,91 @@ def test_outputs_fresh_only_for_c_thunks():
     assert not py.outputs_fresh and c.outputs_fresh
     fg2 = FunctionGraph([x], [x], clone=False)
     assert not build_program(fg2.inputs, fg2.outputs, [], make_thunk).outputs_fresh
+
+
+def test_a_memory_plan_shares_cells():
+    from symarray.vm import CyVM, disassemble
+    from symarray.vm.memplan import plan_memory
+
+    x = T.TensorType("float64", shape=(100,))("x")
+    a = T.exp(x)
+    b = T.sin(a)
+    c = T.cos(b)
+    d = T.tanh(c)
+    fg = FunctionGraph([x], [d], clone=False)
+    plan = plan_memory(fg, fg.toposort())
+    prog = build_program(fg.inputs, fg.outputs, fg.toposort(), make_py_thunk,
+                         allow_gc=False, memory_plan=plan)
+    cell = prog.cell_of
+    assert cell[a] == cell[c] != cell[b]
+    assert len(prog.cells) == 4  # x, a|c, b, d
+    assert prog.memory_plan is plan
+    assert "shared   %1=exp.out|cos.out" in disassemble(prog)
+    v = np.linspace(0.0, 1.0, 100)
+    np.testing.assert_allclose(CyVM(prog)([v])[0], np.tanh(np.cos(np.sin(np.exp(v)))))
+
+
+def test_a_memory_plan_needs_no_gc_and_its_schedule():
+    import pytest
+
+    from symarray.vm.memplan import plan_memory
+
+    x = T.dvector("x")
+    a = T.exp(x)
+    fg = FunctionGraph([x], [T.sin(a) + a], clone=False)
+    order = fg.toposort()
+    plan = plan_memory(fg, order)
+    with pytest.raises(ValueError, match="no-GC mode"):
+        build_program(fg.inputs, fg.outputs, order, make_py_thunk, memory_plan=plan)
+    with pytest.raises(ValueError, match="another schedule"):
+        build_program(fg.inputs, fg.outputs, order[::-1], make_py_thunk,
+                      allow_gc=False, memory_plan=plan)
+
+
+def test_kept_outputs_stay_in_their_cells():
+    x = T.dmatrix("x")
+    mid = T.exp(x)
+    out0 = T.sin(mid)
+    out1 = mid.T           # views mid
+    out2 = x.T             # views an input: never kept
+    fg = FunctionGraph([x], [out0, out1, out2], clone=False)
+
+    def prog(keep, gc=False):
+        return build_program(fg.inputs, fg.outputs, fg.toposort(), make_py_thunk,
+                             allow_gc=gc, keep_outputs=keep)
+
+    cell = prog(()).cell_of
+    assert {cell[out0], cell[out1], cell[mid]} <= set(prog(()).after_call)
+    kept = prog((0, 1, 2))
+    assert kept.kept_outputs == (0, 1)
+    assert not {cell[out0], cell[out1], cell[mid]} & set(kept.after_call)
+    assert cell[out2] in kept.after_call and cell[x] in kept.after_call
+    # out1 alone: out0 (which reads mid but does not view it) is emptied
+    one = prog((1,))
+    assert one.kept_outputs == (1,) and cell[out0] in one.after_call
+    assert prog((0, 1), gc=True).kept_outputs == ()  # GC mode keeps nothing
+
+
+def test_gc_mode_keeps_tiny_results_between_calls():
+    from symarray.compile.linkers import make_thunk
+    from symarray.vm import CyVM
+
+    s = T.dscalar("s")
+    x = T.dvector("x")
+    big = T.exp(x)
+    tiny = T.sqr(s)            # 8 bytes, static: kept, written in place
+    first = big[0]             # 0-d, but a view of big: freed
+    out = T.sum(big) * tiny + first
+    fg = FunctionGraph([s, x], [out], clone=False)
+    prog = build_program(fg.inputs, fg.outputs, fg.toposort(), make_thunk)
+    freed = {c for f in prog.free_after for c in f}
+    cell = prog.cell_of
+    assert cell[big] in freed and cell[first] in freed
+    assert cell[tiny] not in freed
+    k = prog.nodes.index(tiny.owner)
+    assert prog.thunks[k].keep_buffers and prog.thunks[k].backend == "c"
+    vm = CyVM(prog)
+    vm([np.array(2.0), np.ones(3)])
+    kept = prog.cells[cell[tiny]]
+    assert float(vm([np.array(3.0), np.ones(3)])[0]) == 9.0 * 3 * np.e + np.e
+    assert prog.cells[cell[tiny]] is kept and float(kept) == 9.0

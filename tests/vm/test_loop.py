@@ -279,3 +279,96 @@ def test_long_carry_loop_allocates_nothing_per_step():
     assert abs(large - small) <= 1
     assert f(x0, np.int64(10_000)) == 10_000.0
     assert thunk.fallbacks == 0 and thunk.last_n_run == 10_000
+
+
+# -- buffers kept between calls ------------------------------------------------------
+def _cumsum_scan():
+    x = T.dvector("x")
+    r, _ = theano.scan(lambda a, h: h + a, sequences=x,
+                       outputs_info=[T.constant(0.0, dtype="float64")])
+    return x, r
+
+
+@pytest.mark.parametrize("linker", LOOP_LINKERS)
+def test_buffers_are_reused_once_no_trace_is_alive(linker):
+    x, r = _cumsum_scan()
+    f = theano.function([x], (r ** 2).sum(), mode=mode(linker))
+    (thunk,) = loop_thunks(f)
+    values = [np.arange(6.0), np.arange(6.0) * 2, np.ones(6)]
+    got = [float(f(v)) for v in values]
+    np.testing.assert_allclose(got, [float((np.cumsum(v) ** 2).sum()) for v in values])
+    assert thunk.buffers_allocated == 1 and thunk.buffers_reused == 2
+    f(np.ones(9))  # another length: a new buffer
+    assert thunk.buffers_allocated == 2
+
+
+@pytest.mark.parametrize("linker", LOOP_LINKERS)
+def test_a_trace_or_view_still_alive_is_never_overwritten(linker):
+    x, r = _cumsum_scan()
+    f = theano.function([x], r, mode=mode(linker))
+    (thunk,) = loop_thunks(f)
+    first = f(np.arange(5.0))
+    tail = f(np.ones(5))[2:]  # only a view of the second trace survives
+    again = f(np.full(5, 3.0))
+    np.testing.assert_array_equal(first, np.cumsum(np.arange(5.0)))
+    np.testing.assert_array_equal(tail, [3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(again, np.cumsum(np.full(5, 3.0)))
+    # a trace fed back as the sequence (the call reads it while writing)
+    np.testing.assert_array_equal(f(f(np.ones(5))), np.cumsum(np.arange(1.0, 6.0)))
+    assert thunk.buffers_reused == 0 and thunk.buffers_allocated == 5
+
+
+def test_buffer_cache_can_be_turned_off():
+    from symarray.vm._loop import set_buffer_cache_bytes
+
+    x, r = _cumsum_scan()
+    f = theano.function([x], r[-1], mode=mode("cvm"))
+    (thunk,) = loop_thunks(f)
+    old = set_buffer_cache_bytes(0)
+    try:
+        thunk.clear_buffer_cache()
+        assert [float(f(np.arange(4.0))) for _ in range(3)] == [6.0] * 3
+        assert thunk.buffers_reused == 0 and thunk.buffers_allocated == 3
+    finally:
+        set_buffer_cache_bytes(old)
+    with pytest.raises(ValueError, match="nbytes must be >= 0"):
+        set_buffer_cache_bytes(-1)
+
+
+@pytest.mark.parametrize(("linker", "reused"), [("cvm", 0), ("cvm_nogc", 2)])
+def test_only_no_gc_mode_keeps_buffers_over_the_limit(linker, reused):
+    from symarray.vm._loop import set_buffer_cache_bytes
+
+    x, r = _cumsum_scan()
+    f = theano.function([x], r.sum(), mode=mode(linker))
+    (thunk,) = loop_thunks(f)
+    old = set_buffer_cache_bytes(1000)  # a 200-row float64 trace is 1,600 bytes
+    try:
+        assert [float(f(np.ones(200))) for _ in range(3)] == [20100.0] * 3
+    finally:
+        set_buffer_cache_bytes(old)
+    assert thunk.buffers_reused == reused
+
+
+# -- the profiling hooks -------------------------------------------------------------
+def test_profiled_loop_times_its_parts_and_counts_steps_as_runs():
+    from symarray.vm._loop import LOOP_PARTS
+
+    x, r = _cumsum_scan()
+    f = theano.function([x], r.sum(), mode=mode("cvm"), profile=True)
+    (thunk,) = loop_thunks(f)
+    f(np.arange(4.0))
+    f(np.arange(6.0))
+    f(np.zeros(0))  # zero steps: perform
+    parts = {name: (calls, ticks) for name, calls, ticks in thunk.profile_parts()}
+    assert list(parts) == [name for name, _ in LOOP_PARTS]
+    assert parts["loop setup"][0] == 3 and parts["inner program"][0] == 10
+    assert parts["between steps"][0] == parts["loop finish"][0] == 2
+    assert parts["perform fallback"][0] == 1 and thunk.fallbacks == 1
+    assert all(ticks >= 0 for _, ticks in parts.values())
+    recorder = thunk.vm.profile
+    assert recorder.n_runs == 10 and recorder.run_ticks == parts["inner program"][1]
+    thunk.reset_profile_parts()
+    assert all(calls == ticks == 0 for _, calls, ticks in thunk.profile_parts())
+    unprofiled = theano.function([x], r[-1], mode=mode("cvm"))
+    assert loop_thunks(unprofiled)[0].profile_parts() == []

@@ -41,6 +41,11 @@ class ScanInfo:
         Steps the gradient goes back through (-1: all).
     name
         A label shown when the op is printed.
+    keep_last
+        None (every trace whole), or one int per trace output (the carried
+        outputs, then the nit_sot outputs): 0 keeps the whole trace, ``k >= 1``
+        makes the outer output only the last ``min(k, n_run)`` rows (set by
+        the rewrite ``scan_keep_last`` when nothing reads more).
     """
 
     seq_taps: tuple[tuple[int, ...], ...]
@@ -52,6 +57,7 @@ class ScanInfo:
     go_backwards: bool = False
     truncate_gradient: int = -1
     name: str | None = None
+    keep_last: tuple[int, ...] | None = None  # REWRITES: last-k buffers
 
     def __post_init__(self) -> None:
         for i, taps in enumerate(self.seq_taps):
@@ -67,6 +73,12 @@ class ScanInfo:
             if getattr(self, field) < 0:
                 raise ValueError(f"ScanInfo: {field} must be >= 0, got "
                                  f"{getattr(self, field)}")
+        if self.keep_last is not None and (
+                len(self.keep_last) != len(self.state_taps) + self.n_nit_sot
+                or any(k < 0 for k in self.keep_last)):
+            raise ValueError(f"ScanInfo: keep_last must hold one int >= 0 per trace "
+                             f"output ({len(self.state_taps) + self.n_nit_sot}), got "
+                             f"{self.keep_last}")
 
     # -- counts ----------------------------------------------------------
     @property
@@ -82,6 +94,10 @@ class ScanInfo:
     def mintap(self, i: int) -> int:
         """The lag of state ``i``'s buffer: ``-min(state_taps[i])`` (>= 1)."""
         return -self.state_taps[i][0]
+
+    def kept_rows(self, i: int) -> int:
+        """Rows trace output ``i`` keeps: 0 for all, ``k`` for the last k."""
+        return 0 if self.keep_last is None else self.keep_last[i]
 
     def seq_span(self, i: int) -> int:
         """Extra rows sequence ``i`` needs: ``max(taps) - min(taps)``."""

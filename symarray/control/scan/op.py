@@ -366,7 +366,9 @@ class Scan(Op):
                     f"rows but its taps {list(info.state_taps[i])} read {lag} "
                     f"earlier steps; give an initial value (outputs_info) with at "
                     f"least {lag} rows")
-            buf = np.empty((lag + n_steps, *init.shape[1:]), dtype=init.dtype)
+            keep = info.kept_rows(i)  # REWRITES: a circular buffer for last-k
+            n_rows = lag + n_steps if keep == 0 else max(lag, keep)
+            buf = np.empty((n_rows, *init.shape[1:]), dtype=init.dtype)
             buf[:lag] = init
             bufs.append(buf)
         nit_types: list[Any] = [o.type for o in self.inner_nit_sot_outputs()]
@@ -381,7 +383,8 @@ class Scan(Op):
                 args.extend(seq[t + r, ...] for _, r in rows)
             for i, buf in enumerate(bufs):
                 lag = info.mintap(i)
-                args.extend(buf[lag + t + tap, ...] for tap in info.state_taps[i])
+                args.extend(buf[(lag + t + tap) % buf.shape[0], ...]
+                            for tap in info.state_taps[i])
             args.extend(shared_vals)
             args.extend(non_seqs)
             outs = fn(*args)
@@ -392,18 +395,19 @@ class Scan(Op):
                         f"{where}: at step {t}, output {i} has shape "
                         f"{np.shape(value)} but its initial state has shape "
                         f"{buf.shape[1:]}; a carried output must keep its shape")
-                buf[info.mintap(i) + t] = value
+                buf[(info.mintap(i) + t) % buf.shape[0]] = value
             for j in range(info.n_nit_sot):
                 value = np.asarray(outs[info.n_states + j])
                 if t == 0:
-                    nits[j] = np.empty((n_steps, *value.shape),
+                    keep = info.kept_rows(info.n_states + j)
+                    nits[j] = np.empty((min(keep, n_steps) or n_steps, *value.shape),
                                        dtype=nit_types[j].dtype)
                 elif value.shape != nits[j].shape[1:]:
                     raise ScanRuntimeError(
                         f"{where}: at step {t}, output {info.n_states + j} has "
                         f"shape {value.shape} but it had shape {nits[j].shape[1:]} "
                         "at step 0; every step must give the same shape")
-                nits[j][t] = value
+                nits[j][t % nits[j].shape[0]] = value
             base = info.n_states + info.n_nit_sot
             shared_vals = list(outs[base:base + info.n_shared])
             if info.as_while and bool(np.asarray(outs[-1])):
@@ -411,12 +415,13 @@ class Scan(Op):
                 break
         for i, buf in enumerate(bufs):
             lag = info.mintap(i)
-            output_storage[i][0] = buf[lag:lag + n_run]
+            output_storage[i][0] = _trace(buf, lag, n_run, info.kept_rows(i))
         for j, nt in enumerate(nit_types):
             if nits[j] is None:  # zero steps: the static shape, unknown lengths 0
                 shape = tuple(0 if s is None else s for s in nt.shape)
                 nits[j] = np.empty((0, *shape), dtype=nt.dtype)
-            output_storage[info.n_states + j][0] = nits[j][:n_run]
+            output_storage[info.n_states + j][0] = _trace(
+                nits[j], 0, n_run, info.kept_rows(info.n_states + j))
         base = info.n_states + info.n_nit_sot
         for j, value in enumerate(shared_vals):
             if n_steps == 0:  # never alias the input
@@ -443,6 +448,15 @@ class Scan(Op):
         from symarray.control.scan.grad import scan_rop
 
         return scan_rop(self, inputs, eval_points)
+
+
+def _trace(buf: Any, lag: int, n_run: int, keep: int) -> Any:
+    """The rows of steps ``0..n_run-1`` (the last ``keep`` of them when
+    ``keep`` > 0) of a buffer holding step ``s`` in row ``(lag + s) % rows``."""
+    if keep == 0:
+        return buf[lag:lag + n_run]
+    rows = buf.shape[0]
+    return buf[[(lag + s) % rows for s in range(max(0, n_run - keep), n_run)]]
 
 
 def _check_carried(where: str, what: str, in_type: Any, out_type: Any) -> None:

@@ -31,13 +31,25 @@ def scan_infer_shape(op: Scan, node: Apply,
     init_shapes = input_shapes[a:a + info.n_states]
     shared_shapes = input_shapes[a + info.n_states:a + info.n_states + info.n_shared]
     shapes: list[tuple[Any, ...]] = []
-    for s in init_shapes:
-        shapes.append((n_steps, *s[1:]))
+    for i, s in enumerate(init_shapes):
+        shapes.append((_kept_length(info, i, n_steps), *s[1:]))
     rows = _nit_sot_rows(op, node, input_shapes)
-    for row in rows:
-        shapes.append((n_steps, *row))
+    for j, row in enumerate(rows):
+        shapes.append((_kept_length(info, info.n_states + j, n_steps), *row))
     shapes.extend(tuple(s) for s in shared_shapes)
     return shapes
+
+
+def _kept_length(info: Any, i: int, n_steps: Any) -> Any:
+    """Trace ``i``'s length: ``n_steps``, or ``minimum(k, n_steps)`` when it
+    keeps its last ``k`` rows (REWRITES: last-k buffers)."""
+    keep = info.kept_rows(i)
+    if keep == 0 or n_steps is None:
+        return n_steps
+    from symarray.tensor.basic import constant
+    from symarray.tensor.math import ELEMWISE_OPS
+
+    return ELEMWISE_OPS["minimum"](constant(keep, dtype="int64"), n_steps)
 
 
 def _inner_to_outer_lengths(op: Scan, input_shapes: list[tuple[Any, ...]]

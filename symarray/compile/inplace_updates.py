@@ -1,0 +1,183 @@
+"""Which memory a compiled function may overwrite, and which results it copies.
+
+``function()`` decides, once per compiled graph, where arrays may be shared
+or overwritten; :class:`~symarray.compile.function.Function` then pays at
+most a few memory checks per call.
+
+* **Updated shared values are mutable** (Theano's rule).  A shared variable
+  with an update gets a new value after every call, so the update's
+  computation may overwrite its old array: ``W - lr * g`` becomes a
+  ``Gemm{inplace}`` or an in-place elementwise node writing into ``W``'s
+  array, and the call allocates no new ``W`` (in no-GC mode this is what
+  keeps the peak near GC mode's).  The graph's
+  :class:`~symarray.graph.destroyhandler.DestroyHandler` keeps it correct:
+  every other reader of the old value runs before the node that overwrites
+  it, and nothing returned (an output or another update) may share the
+  overwritten memory.  Not mutable: shared variables without an update, and
+  any whose value the graph reads through two inputs (a clone of the
+  updated variable, or ``givens`` replacing it by another variable
+  holding the same value), since the handler cannot see that the two
+  alias.  :func:`mutable_shared` decides.
+* **Only while the updates are applied.**  A function that runs the graph
+  but drops the updates (``Function.copy(delete_updates=True)``) would
+  leave the overwritten value in the shared variable, so it is recompiled
+  without updates (``FunctionMaker.without_updates``) whenever
+  :func:`destroyed_inputs` says the graph overwrites a shared value.
+* **Aliases the graph cannot see.**  Two inputs of one call may hold arrays
+  that share memory: an argument that is ``s.get_value(borrow=True)``,
+  two ``shared(v, borrow=True)`` of one array, a ``copy(swap=...)`` onto a
+  variable the function also reads, or the same array passed twice for
+  ``In(x, mutable=True)``.  Before each call (unless ``trust_input``),
+  :func:`separate_destroyed` copies every array the graph will overwrite
+  that may share memory with another input, as Theano does; this costs
+  one ``np.may_share_memory`` per (overwritten, other) pair of inputs, and
+  nothing for functions that overwrite no input.
+* **Results never alias what the user holds** (:func:`alias_copies`): an
+  output that may share memory with an input, a shared value, a constant,
+  an update or an earlier output is copied (unless ``Out(borrow=True)``),
+  and so is an update that would alias a value that stays in place.
+
+What ``borrow=True`` then means for shared variables (as in Theano): the
+function may overwrite the array given to ``shared(v, borrow=True)`` or
+``set_value(v, borrow=True)``, or returned by ``get_value(borrow=True)``,
+when it updates that variable.  With ``borrow=False`` (the default) the
+variable holds its own copy and the user's arrays are never written.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from symarray.graph.basic import Variable
+from symarray.graph.fg import FunctionGraph
+
+if TYPE_CHECKING:
+    from symarray.compile.function import FunctionMaker
+    from symarray.compile.sharedvalue import SharedVariable
+
+__all__ = ["mutable_shared", "destroyed_inputs", "separate_destroyed", "view_roots",
+           "alias_copies"]
+
+
+def mutable_shared(shared: Sequence[SharedVariable],
+                   updated: set[Any]) -> list[bool]:
+    """Per shared input: may the graph overwrite its value?
+
+    ``updated`` holds the containers the function updates.  A value is
+    mutable when its container is updated and no other input of the graph
+    reads the same container.
+    """
+    readers = Counter(s.container for s in shared)
+    return [s.container in updated and readers[s.container] == 1 for s in shared]
+
+
+def destroyed_inputs(fgraph: FunctionGraph) -> tuple[int, ...]:
+    """Positions of the graph inputs whose memory some node overwrites.
+
+    Follows ``view_map`` and ``destroy_map`` up from every destroyed input
+    of every node (an in-place op overwriting a view of an input overwrites
+    the input).
+    """
+    position = {v: k for k, v in enumerate(fgraph.inputs)}
+    found: set[int] = set()
+    for node in fgraph.apply_nodes:
+        for idx in (node.op.destroy_map or {}).values():
+            for i in idx:
+                for root in view_roots(node.inputs[i]):
+                    k = position.get(root)
+                    if k is not None:
+                        found.add(k)
+    return tuple(sorted(found))
+
+
+def separate_destroyed(values: list[Any], positions: Sequence[int]) -> None:
+    """Copy (in ``values``) each array at ``positions`` that may share memory
+    with another input value, so that overwriting it changes nothing else.
+
+    ``values`` are the graph's input values of one call; ``positions``
+    those the graph overwrites (:func:`destroyed_inputs`).
+    """
+    for p in positions:
+        v = values[p]
+        if not isinstance(v, np.ndarray):
+            continue
+        for q, w in enumerate(values):
+            if q != p and isinstance(w, np.ndarray) and np.may_share_memory(v, w):
+                values[p] = v.copy()
+                break
+
+
+def view_roots(var: Variable) -> set[Variable]:
+    """The variables whose memory ``var`` may share, following view/destroy maps."""
+    roots: set[Variable] = set()
+    stack = [var]
+    seen: set[Variable] = set()
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        node = v.owner
+        if node is not None and v.index is not None:
+            src = list((node.op.view_map or {}).get(v.index, ()))
+            src += (node.op.destroy_map or {}).get(v.index, ())
+            if src:
+                stack.extend(node.inputs[i] for i in src)
+                continue
+        roots.add(v)
+    return roots
+
+
+def alias_copies(maker: FunctionMaker) -> tuple[list[int], list[int]]:
+    """Which outputs and shared updates must be copied after each call.
+
+    An output is copied (unless ``Out(borrow=True)``) when it may share memory
+    with an input, a shared value, a constant, an update or an earlier
+    output.  An update is copied when its value may share memory with an
+    explicit input (not ``In(borrow=True)``), a constant, a shared value that
+    stays in place, or an earlier update.  An update computed in place in
+    its own variable's old array, or in the array of another updated
+    variable, is not copied (that array gets a new value anyway).  Decided
+    once from the ops' ``view_map``/``destroy_map``: no per-call cost.
+    """
+    fg = maker.fgraph
+    n_in, n_out, n_up = len(maker.inputs), maker.n_outputs, maker.n_updates
+    roots = [view_roots(o) for o in fg.outputs]
+    explicit = {v: inp for v, inp in zip(fg.inputs, maker.inputs, strict=False)}
+    shared_in = dict(zip(fg.inputs[n_in:], maker.shared, strict=False))
+    update_roots: set[Variable] = set()
+    for r in roots[n_out:n_out + n_up]:
+        update_roots |= r
+    copy_outputs: list[int] = []
+    earlier: set[Variable] = set()
+    for k in range(n_out):
+        r = roots[k]
+        if not maker.out_borrow[k] and (
+            any(v.owner is None for v in r) or r & update_roots or r & earlier
+        ):
+            copy_outputs.append(k)
+        earlier |= r
+    updated = {c: j for j, c in enumerate(maker.update_containers)}
+    copy_updates: list[int] = []
+    earlier = set()
+    for j in range(n_up):
+        r = roots[n_out + j]
+        own = maker.update_containers[j]
+        clash = bool(r & earlier)
+        for v in r:
+            if v in explicit:
+                clash |= not explicit[v].borrow
+            elif v in shared_in:
+                clash |= shared_in[v].container is not own and (
+                    shared_in[v].container not in updated
+                )
+            elif v.owner is None:  # a constant
+                clash = True
+        if clash:
+            copy_updates.append(j)
+        earlier |= r
+    return copy_outputs, copy_updates
