@@ -70,6 +70,13 @@ def mutable_shared(shared: Sequence[SharedVariable],
     ``updated`` holds the containers the function updates.  A value is
     mutable when its container is updated and no other input of the graph
     reads the same container.
+
+    Examples
+    --------
+    >>> import numpy as np, symarray as theano
+    >>> w, b = theano.shared(np.zeros(2)), theano.shared(np.zeros(2))
+    >>> mutable_shared([w, b, w.clone()], {w.container, b.container})
+    [False, True, False]
     """
     readers = Counter(s.container for s in shared)
     return [s.container in updated and readers[s.container] == 1 for s in shared]
@@ -81,6 +88,14 @@ def destroyed_inputs(fgraph: FunctionGraph) -> tuple[int, ...]:
     Follows ``view_map`` and ``destroy_map`` up from every destroyed input
     of every node (an in-place op overwriting a view of an input overwrites
     the input).
+
+    Examples
+    --------
+    >>> import symarray as theano, symarray.tensor as T
+    >>> x = T.dvector("x")
+    >>> f = theano.function([theano.In(x, mutable=True)], T.exp(x[::-1]) + 1)
+    >>> destroyed_inputs(f.maker.fgraph)
+    (0,)
     """
     position = {v: k for k, v in enumerate(fgraph.inputs)}
     found: set[int] = set()
@@ -100,6 +115,15 @@ def separate_destroyed(values: list[Any], positions: Sequence[int]) -> None:
 
     ``values`` are the graph's input values of one call; ``positions``
     those the graph overwrites (:func:`destroyed_inputs`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.ones(4)
+    >>> values = [a, a[1:], np.zeros(2)]
+    >>> separate_destroyed(values, [0, 2])
+    >>> values[0] is a, np.shares_memory(values[0], values[1]), values[2] is not a
+    (False, False, True)
     """
     for p in positions:
         v = values[p]

@@ -25,7 +25,10 @@ class In:
         making the input stateful (``value`` is then required).
     mutable
         The function may overwrite the array passed (in-place rewrites may
-        then destroy it); default False.
+        then destroy it); default False.  An array that shares memory with
+        another argument or a shared value is copied first (unless the
+        function has ``trust_input``).  Shared variables are not explicit
+        inputs; those with an update are mutable this way automatically.
     borrow
         The function may keep a reference to the array passed (for example
         as the new value of a shared variable) instead of copying it.
@@ -76,7 +79,8 @@ class Out:
 
     ``borrow=True`` lets the function return an array that it may reuse for
     the next call instead of a fresh copy (faster, but the returned array may
-    be overwritten by the next call in no-GC mode).
+    be overwritten by the next call in no-GC mode, and in any mode when it
+    is the array of a shared variable that the function updates in place).
     """
 
     def __init__(self, variable: Variable, borrow: bool = False) -> None:

@@ -9,9 +9,9 @@ FunctionGraph and keeps the graph correct:
   variable belongs to one or more *roots* (variables that are no view).  A
   root must not be a constant (its data is shared between calls), nor a
   graph input unless the handler was told it is mutable
-  (``In(x, mutable=True)``; shared variables never are), and no variable
-  sharing its memory (the root and every view of it: its *alias class*) may
-  be a graph output.  At most one node may overwrite a root.
+  (``In(x, mutable=True)``, or a shared variable with an update), and no
+  variable sharing its memory (the root and every view of it: its *alias
+  class*) may be a graph output.  At most one node may overwrite a root.
 * **Who reads it.**  Every other node reading the alias class must run
   before the destroyer: :meth:`DestroyHandler.orderings` gives those
   constraints to ``FunctionGraph.toposort``.  The destroyer itself may read

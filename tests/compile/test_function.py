@@ -479,6 +479,17 @@ def test_copy_swap_and_delete_updates():
         f.copy(swap={b: a})
 
 
+def test_copy_of_a_copy_keeps_swaps_and_deleted_updates():
+    a = theano.shared(np.float64(1.0), name="a")
+    b = theano.shared(np.float64(100.0), name="b")
+    f = theano.function([], a * 1.0, updates=[(a, a + 1)])
+    g = f.copy(swap={a: b}).copy()
+    assert float(g()) == 100.0 and float(b.get_value()) == 101.0
+    h = f.copy(delete_updates=True).copy()
+    h()
+    assert float(a.get_value()) == 1.0
+
+
 # -- Variable.eval, modes --------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE", None,
                                   theano.Mode(linker="c|py_nogc",
