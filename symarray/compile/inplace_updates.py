@@ -99,10 +99,11 @@ def destroyed_inputs(fgraph: FunctionGraph) -> tuple[int, ...]:
     """
     position = {v: k for k, v in enumerate(fgraph.inputs)}
     found: set[int] = set()
-    for node in fgraph.apply_nodes:
+    memo: dict[Variable, frozenset[Variable]] = {}
+    for node in fgraph.toposort():  # sources first: each root set built once
         for idx in (node.op.destroy_map or {}).values():
             for i in idx:
-                for root in view_roots(node.inputs[i]):
+                for root in view_roots(node.inputs[i], memo):
                     k = position.get(root)
                     if k is not None:
                         found.add(k)
@@ -135,25 +136,37 @@ def separate_destroyed(values: list[Any], positions: Sequence[int]) -> None:
                 break
 
 
-def view_roots(var: Variable) -> set[Variable]:
-    """The variables whose memory ``var`` may share, following view/destroy maps."""
-    roots: set[Variable] = set()
+def view_roots(var: Variable,
+               memo: dict[Variable, frozenset[Variable]] | None = None,
+               ) -> frozenset[Variable]:
+    """The variables whose memory ``var`` may share, following view/destroy maps.
+
+    ``memo`` (variable -> roots) is read and filled, so that asking for every
+    variable of a long chain of in-place ops costs linear time, not quadratic.
+    """
+    memo = {} if memo is None else memo
     stack = [var]
-    seen: set[Variable] = set()
     while stack:
-        v = stack.pop()
-        if v in seen:
+        v = stack[-1]
+        if v in memo:
+            stack.pop()
             continue
-        seen.add(v)
         node = v.owner
+        src: list[int] = []
         if node is not None and v.index is not None:
             src = list((node.op.view_map or {}).get(v.index, ()))
             src += (node.op.destroy_map or {}).get(v.index, ())
-            if src:
-                stack.extend(node.inputs[i] for i in src)
-                continue
-        roots.add(v)
-    return roots
+        if not src:
+            memo[v] = frozenset((v,))
+            stack.pop()
+            continue
+        missing = [node.inputs[i] for i in src if node.inputs[i] not in memo]
+        if missing:
+            stack.extend(missing)
+            continue
+        memo[v] = frozenset().union(*(memo[node.inputs[i]] for i in src))
+        stack.pop()
+    return memo[var]
 
 
 def alias_copies(maker: FunctionMaker) -> tuple[list[int], list[int]]:
