@@ -27,6 +27,8 @@ family (docs/rewrites.md has the table of every rewrite):
     log-sum-exp.
 ``subtensor``
     indexing lifted through elementwise ops and merged.
+``sum_to_shape``
+    ``SumToShape(g, x)`` -> ``g`` or a static ``sum`` where the summed axes are known.
 
 Inside a phase, rewrites run in registration order: the order of the
 imports below, and of the definitions in each module.
@@ -43,6 +45,7 @@ from symarray.tensor.rewriting import (  # noqa: F401  (importing registers them
     specialize,
     stabilize,
     subtensor,
+    sum_to_shape,
 )
 
 __all__: list[str] = []
