@@ -48,20 +48,88 @@ Key decisions:
 
 cimport numpy as cnp
 from libc.string cimport memset
-from scipy.linalg.cython_blas cimport (
-    ddot,
-    dgemm,
-    dgemv,
-    dger,
-    sdot,
-    sgemm,
-    sgemv,
-    sger,
-)
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
 from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
 
 cnp.import_array()
+
+# -- the BLAS routines, from scipy.linalg.cython_blas ---------------------------
+# The pointers are read from the module's exported C API (``__pyx_capi__``)
+# rather than by ``cimport``: a cimport imports the ``scipy.linalg`` package,
+# which costs about 0.13 s in every fresh process (most of the time a
+# compiled MLP takes to start on a warm cache); loading the one extension
+# module costs about 2 ms.  It is the same module object ``import
+# scipy.linalg.cython_blas`` gives later.
+ctypedef void (*gemm_d_t)(char*, char*, int*, int*, int*, double*, double*, int*,
+                          double*, int*, double*, double*, int*) noexcept nogil
+ctypedef void (*gemm_s_t)(char*, char*, int*, int*, int*, float*, float*, int*,
+                          float*, int*, float*, float*, int*) noexcept nogil
+ctypedef void (*gemv_d_t)(char*, int*, int*, double*, double*, int*, double*, int*,
+                          double*, double*, int*) noexcept nogil
+ctypedef void (*gemv_s_t)(char*, int*, int*, float*, float*, int*, float*, int*,
+                          float*, float*, int*) noexcept nogil
+ctypedef void (*ger_d_t)(int*, int*, double*, double*, int*, double*, int*, double*,
+                         int*) noexcept nogil
+ctypedef void (*ger_s_t)(int*, int*, float*, float*, int*, float*, int*, float*,
+                         int*) noexcept nogil
+ctypedef double (*dot_d_t)(int*, double*, int*, double*, int*) noexcept nogil
+ctypedef float (*dot_s_t)(int*, float*, int*, float*, int*) noexcept nogil
+
+cdef gemm_d_t dgemm
+cdef gemm_s_t sgemm
+cdef gemv_d_t dgemv
+cdef gemv_s_t sgemv
+cdef ger_d_t dger
+cdef ger_s_t sger
+cdef dot_d_t ddot
+cdef dot_s_t sdot
+
+
+def _cython_blas_module():
+    """scipy.linalg.cython_blas, loaded without importing scipy.linalg."""
+    import importlib.machinery
+    import importlib.util
+    import os
+    import sys
+
+    import scipy
+
+    name = "scipy.linalg.cython_blas"
+    if name in sys.modules:
+        return sys.modules[name]
+    folder = os.path.join(os.path.dirname(scipy.__file__), "linalg")
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, "cython_blas" + suffix)
+        if os.path.exists(path):
+            loader = importlib.machinery.ExtensionFileLoader(name, path)
+            spec = importlib.util.spec_from_loader(name, loader)
+            module = importlib.util.module_from_spec(spec)
+            loader.exec_module(module)
+            return module
+    import scipy.linalg.cython_blas as module  # an unusual layout: the slow way
+    return module
+
+
+cdef void* _blas_pointer(dict capi, str name) except NULL:
+    capsule = capi[name]
+    return PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+
+
+cdef _load_blas():
+    global dgemm, sgemm, dgemv, sgemv, dger, sger, ddot, sdot
+    cdef dict capi = _cython_blas_module().__pyx_capi__
+    dgemm = <gemm_d_t>_blas_pointer(capi, "dgemm")
+    sgemm = <gemm_s_t>_blas_pointer(capi, "sgemm")
+    dgemv = <gemv_d_t>_blas_pointer(capi, "dgemv")
+    sgemv = <gemv_s_t>_blas_pointer(capi, "sgemv")
+    dger = <ger_d_t>_blas_pointer(capi, "dger")
+    sger = <ger_s_t>_blas_pointer(capi, "sger")
+    ddot = <dot_d_t>_blas_pointer(capi, "ddot")
+    sdot = <dot_s_t>_blas_pointer(capi, "sdot")
+
+
+_load_blas()
 
 cdef extern from *:
     """
