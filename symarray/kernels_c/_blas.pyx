@@ -50,7 +50,14 @@ cimport numpy as cnp
 from libc.string cimport memset
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
-from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+from symarray.vm._cvm cimport (
+    CCell,
+    CyPyThunk,
+    CyStorage,
+    CyThunk,
+    cell_set,
+    cells_overlap,
+)
 
 cnp.import_array()
 
@@ -474,7 +481,7 @@ cdef class _CyBlasThunk(CyThunk):
         cdef int i
         if self.keep_buffers and _reusable(out, self.typ, ndim, shape):
             for i in range(self.nin):
-                if _overlap(out, self.ins[i], self.itemsize):
+                if cells_overlap(out, self.itemsize, self.ins[i], self.itemsize):
                     break
             else:
                 return 0
@@ -640,7 +647,7 @@ cdef class _CyUpdateThunk(_CyBlasThunk):
             else:
                 layout[0] = 1 if (shape[0] <= 1 or z.strides[0] == self.itemsize) else 0
             for i in range(1, self.nin):
-                if _overlap(z, self.ins[i], self.itemsize):
+                if cells_overlap(z, self.itemsize, self.ins[i], self.itemsize):
                     layout[0] = 0
             if layout[0] != 0:
                 if out.obj != z.obj:
@@ -786,34 +793,6 @@ cdef class CyGerThunk(_CyUpdateThunk):
 
 
 # -- helpers -----------------------------------------------------------------------
-
-cdef inline bint _overlap(CCell* a, CCell* b, cnp.npy_intp itemsize) noexcept:
-    """Whether the memory spans of two cells' arrays intersect (False when
-    either is not an array the thunks read)."""
-    cdef char* alo
-    cdef char* ahi
-    cdef char* blo
-    cdef char* bhi
-    if a.typenum < 0 or b.typenum < 0 or a.size == 0 or b.size == 0:
-        return False
-    _span(a, itemsize, &alo, &ahi)
-    _span(b, itemsize, &blo, &bhi)
-    return alo < bhi and blo < ahi
-
-
-cdef inline void _span(CCell* c, cnp.npy_intp itemsize, char** lo,
-                       char** hi) noexcept:
-    cdef int d
-    cdef cnp.npy_intp step
-    lo[0] = c.data
-    hi[0] = c.data + itemsize
-    for d in range(c.ndim):
-        step = (c.shape[d] - 1) * c.strides[d]
-        if step < 0:
-            lo[0] += step
-        else:
-            hi[0] += step
-
 
 cdef inline bint _reusable(CCell* c, int typenum, int ndim,
                            cnp.npy_intp* shape) noexcept:

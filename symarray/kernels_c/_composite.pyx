@@ -39,7 +39,14 @@ from libc.stdint cimport int32_t
 from libc.string cimport memcpy
 
 from symarray.kernels_c._threads cimport parallel_chunks
-from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+from symarray.vm._cvm cimport (
+    CCell,
+    CyPyThunk,
+    CyStorage,
+    CyThunk,
+    cell_set,
+    cells_overlap,
+)
 
 cnp.import_array()
 
@@ -426,8 +433,8 @@ cdef class CyCompositeThunk(CyThunk):
                 return False
         for i in range(self.nin):
             c = self.ins[i]
-            if c == target or c.obj == target.obj or not _overlap(
-                    c, target, self.isize[i], self.isize[self.nin + o]):
+            if c == target or c.obj == target.obj or not cells_overlap(
+                    c, self.isize[i], target, self.isize[self.nin + o]):
                 continue
             if c.data != target.data or self.isize[i] != self.isize[self.nin + o]:
                 return False
@@ -450,40 +457,12 @@ cdef class CyCompositeThunk(CyThunk):
             if out.shape[d] != shape[d]:
                 return False
         for i in range(self.nin):
-            if _overlap(self.ins[i], out, self.isize[i], self.isize[self.nin + o]):
+            if cells_overlap(self.ins[i], self.isize[i], out, self.isize[self.nin + o]):
                 return False
         for i in range(o):  # another output of this call took it
             if self.outs[i].obj == out.obj:
                 return False
         return True
-
-
-cdef inline bint _overlap(CCell* a, CCell* b, cnp.npy_intp asize,
-                          cnp.npy_intp bsize) noexcept:
-    """Whether the memory spans of two cells' arrays intersect."""
-    cdef char* alo
-    cdef char* ahi
-    cdef char* blo
-    cdef char* bhi
-    if a.size == 0 or b.size == 0 or a.data == NULL or b.data == NULL:
-        return False
-    _span(a, asize, &alo, &ahi)
-    _span(b, bsize, &blo, &bhi)
-    return alo < bhi and blo < ahi
-
-
-cdef inline void _span(CCell* c, cnp.npy_intp itemsize, char** lo,
-                       char** hi) noexcept:
-    cdef int d
-    cdef cnp.npy_intp step
-    lo[0] = c.data
-    hi[0] = c.data + itemsize
-    for d in range(c.ndim):
-        step = (c.shape[d] - 1) * c.strides[d]
-        if step < 0:
-            lo[0] += step
-        else:
-            hi[0] += step
 
 
 cdef int _itemsize(int typenum) except -1:

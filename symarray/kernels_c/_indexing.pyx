@@ -41,7 +41,14 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t
 
-from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+from symarray.vm._cvm cimport (
+    CCell,
+    CyPyThunk,
+    CyStorage,
+    CyThunk,
+    cell_set,
+    cells_overlap,
+)
 
 import numpy as np
 
@@ -143,28 +150,10 @@ cdef int _merge(int nd, cnp.npy_intp* shape, cnp.npy_intp* st1,
 
 cdef bint _overlap(CCell* a, CCell* b) noexcept:
     """Whether the memory spans of two cells' arrays intersect."""
-    cdef char* alo
-    cdef char* ahi
-    cdef char* blo
-    cdef char* bhi
-    if a.size == 0 or b.size == 0:
+    if a.obj == NULL or b.obj == NULL:
         return False
-    _span(a, &alo, &ahi)
-    _span(b, &blo, &bhi)
-    return alo < bhi and blo < ahi
-
-
-cdef void _span(CCell* c, char** lo, char** hi) noexcept:
-    cdef int d
-    cdef cnp.npy_intp step
-    lo[0] = c.data
-    hi[0] = c.data + cnp.PyArray_ITEMSIZE(<cnp.ndarray>c.obj)
-    for d in range(c.ndim):
-        step = (c.shape[d] - 1) * c.strides[d]
-        if step < 0:
-            lo[0] += step
-        else:
-            hi[0] += step
+    return cells_overlap(a, cnp.PyArray_ITEMSIZE(<cnp.ndarray>a.obj),
+                         b, cnp.PyArray_ITEMSIZE(<cnp.ndarray>b.obj))
 
 
 cdef bint _reusable(CCell* c, int typenum, int ndim, cnp.npy_intp* shape) noexcept:

@@ -38,7 +38,14 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 from symarray.kernels_c._threads cimport parallel_chunks, sa_task
-from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+from symarray.vm._cvm cimport (
+    CCell,
+    CyPyThunk,
+    CyStorage,
+    CyThunk,
+    cell_set,
+    cells_overlap,
+)
 
 cnp.import_array()
 
@@ -197,25 +204,9 @@ cdef inline bint _reusable(CCell* c, int typenum, int ndim,
 
 
 cdef inline bint _overlap(CCell* a, CCell* b) noexcept:
-    """Whether the memory spans of two cells' arrays intersect."""
-    cdef char* lo[2]
-    cdef char* hi[2]
-    cdef CCell* c
-    cdef int k, d
-    cdef cnp.npy_intp step
-    if a.typenum < 0 or b.typenum < 0 or a.size == 0 or b.size == 0:
-        return False
-    for k in range(2):
-        c = a if k == 0 else b
-        lo[k] = c.data
-        hi[k] = c.data + 16  # at least one element of any dtype here
-        for d in range(c.ndim):
-            step = (c.shape[d] - 1) * c.strides[d]
-            if step < 0:
-                lo[k] += step
-            else:
-                hi[k] += step
-    return lo[0] < hi[1] and lo[1] < hi[0]
+    """Whether the memory spans of two cells' arrays intersect (16 bytes
+    per element: at least one element of any dtype here)."""
+    return cells_overlap(a, 16, b, 16)
 
 
 cdef class _CyOutThunk(CyThunk):

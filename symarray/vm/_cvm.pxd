@@ -98,6 +98,38 @@ cdef inline object cell_get(CCell* c):
     return <object>c.obj
 
 
+cdef inline void cell_span(CCell* c, cnp.npy_intp itemsize, char** lo,
+                           char** hi) noexcept:
+    """The byte range ``[lo, hi)`` the array in ``c`` may touch (any strides,
+    negative included); ``itemsize`` is the size of one element."""
+    cdef int d
+    cdef cnp.npy_intp step
+    lo[0] = c.data
+    hi[0] = c.data + itemsize
+    for d in range(c.ndim):
+        step = (c.shape[d] - 1) * c.strides[d]
+        if step < 0:
+            lo[0] += step
+        else:
+            hi[0] += step
+
+
+cdef inline bint cells_overlap(CCell* a, cnp.npy_intp a_itemsize, CCell* b,
+                               cnp.npy_intp b_itemsize) noexcept:
+    """Whether the memory of the arrays in ``a`` and ``b`` may intersect
+    (False when either is empty or not an array the thunks read): a kernel
+    asks before writing an output in place of, or next to, an input."""
+    cdef char* alo
+    cdef char* ahi
+    cdef char* blo
+    cdef char* bhi
+    if a.typenum < 0 or b.typenum < 0 or a.size == 0 or b.size == 0:
+        return False
+    cell_span(a, a_itemsize, &alo, &ahi)
+    cell_span(b, b_itemsize, &blo, &bhi)
+    return alo < bhi and blo < ahi
+
+
 cdef class CyStorage:
     # the arena: n cells, allocated once, never moved
     cdef CCell* cells

@@ -27,7 +27,14 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uintptr_t
 
 from symarray.kernels_c._threads cimport parallel_for
-from symarray.vm._cvm cimport CCell, CyPyThunk, CyStorage, CyThunk, cell_set
+from symarray.vm._cvm cimport (
+    CCell,
+    CyPyThunk,
+    CyStorage,
+    CyThunk,
+    cell_set,
+    cells_overlap,
+)
 
 cnp.import_array()
 
@@ -296,7 +303,7 @@ cdef class CyCodegenThunk(CyThunk):
                 return False
         for i in range(self.nin):
             c = self.ins[i]
-            if c == target or c.obj == target.obj or not _overlap(
+            if c == target or c.obj == target.obj or not cells_overlap(
                     c, self.in_itemsize[i], target, self.out_itemsize):
                 continue
             if c.data != target.data or self.in_itemsize[i] != self.out_itemsize:
@@ -319,7 +326,7 @@ cdef class CyCodegenThunk(CyThunk):
             if out.shape[d] != self.shape[d]:
                 return False
         for i in range(self.nin):
-            if _overlap(self.ins[i], self.in_itemsize[i], out, self.out_itemsize):
+            if cells_overlap(self.ins[i], self.in_itemsize[i], out, self.out_itemsize):
                 return False
         return True
 
@@ -365,29 +372,3 @@ cdef int _coalesce(int nops, int ndim, cnp.npy_intp* shape,
     return nd
 
 
-cdef inline bint _overlap(CCell* a, cnp.npy_intp a_size, CCell* b,
-                          cnp.npy_intp b_size) noexcept:
-    """Whether the memory spans of two cells' arrays intersect."""
-    cdef char* alo
-    cdef char* ahi
-    cdef char* blo
-    cdef char* bhi
-    if a.size == 0 or b.size == 0 or a.data == NULL or b.data == NULL:
-        return False
-    _span(a, a_size, &alo, &ahi)
-    _span(b, b_size, &blo, &bhi)
-    return alo < bhi and blo < ahi
-
-
-cdef inline void _span(CCell* c, cnp.npy_intp itemsize, char** lo,
-                       char** hi) noexcept:
-    cdef int d
-    cdef cnp.npy_intp step
-    lo[0] = c.data
-    hi[0] = c.data + itemsize
-    for d in range(c.ndim):
-        step = (c.shape[d] - 1) * c.strides[d]
-        if step < 0:
-            lo[0] += step
-        else:
-            hi[0] += step
