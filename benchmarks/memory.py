@@ -36,13 +36,11 @@ import gc
 import platform
 import statistics
 import sys
-import timeit
 import tracemalloc
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from timing import calls_per_batch
+from timing import seconds_per_call
 
 import symarray
 import symarray.tensor as T  # noqa: N812
@@ -115,12 +113,6 @@ def run_sizes(d: dict[str, np.ndarray]) -> tuple[Any, dict[Any, int]]:
     for var, value in zip(prog.outputs, outs, strict=True):
         sizes[var] = getattr(value, "nbytes", 0)
     return memory_plan(f.maker.fgraph, f.maker.schedule, sizes), sizes
-
-
-def seconds_per_call(fn: Callable[[], Any], batch_time: float) -> float:
-    timer = timeit.Timer(fn)
-    number = calls_per_batch(timer, batch_time)
-    return timer.timeit(number) / number
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import platform
 import statistics
-import timeit
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from chains import CHAIN100, apply_chain
-from timing import calls_per_batch
+from timing import measure
 
 import symarray
 import symarray.tensor as T  # noqa: N812
@@ -44,27 +42,6 @@ from symarray.profiling import ProfileStats
 #: unprofiled ``f(v)`` of chain100_nofuse before the profiler (2 shared cores,
 #: x86_64, 2026-11-27): microseconds per call, and / NumPy's eager chain
 BEFORE_PROFILER = {"cvm_nogc": (3.93, 0.098), "cvm": (4.11, 0.102)}
-
-
-def measure(cases: dict[str, Callable[[], Any]], repeats: int, batch_time: float
-            ) -> dict[str, list[float]]:
-    """Interleaved timings: ``repeats`` batches of each case, round robin."""
-    for fn in cases.values():
-        for _ in range(3):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            for name, fn in cases.items():
-                timer = timeit.Timer(fn)
-                number = calls_per_batch(timer, batch_time)
-                times[name].append(timer.timeit(number) / number)
-    finally:
-        if enabled:
-            gc.enable()
-    return times
 
 
 def cases() -> tuple[dict[str, Callable[[], Any]], dict[str, str], dict[str, int],

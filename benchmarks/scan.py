@@ -27,18 +27,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import importlib
 import platform
 import statistics
 import sys
-import timeit
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from timing import calls_per_batch
+from timing import measure
 
 import symarray
 import symarray.tensor as T  # noqa: N812
@@ -53,31 +51,6 @@ def _optional(name: str) -> Any:
         return importlib.import_module(name)
     except Exception:  # not installed, or broken: no column
         return None
-
-
-def seconds_per_call(fn: Callable[[], Any], batch_time: float) -> float:
-    timer = timeit.Timer(fn)
-    number = calls_per_batch(timer, batch_time)
-    return timer.timeit(number) / number
-
-
-def measure(cases: dict[str, Callable[[], Any]], repeats: int, batch_time: float
-            ) -> dict[str, list[float]]:
-    """Interleaved timings: ``repeats`` batches of each case, round robin."""
-    for fn in cases.values():
-        for _ in range(2):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            for name, fn in cases.items():
-                times[name].append(seconds_per_call(fn, batch_time))
-    finally:
-        if enabled:
-            gc.enable()
-    return times
 
 
 # -- scan_trivial ------------------------------------------------------------------
@@ -238,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     report(f"scan_trivial: {SCAN_STEPS} steps of carry + 1 on a 0-d float64, per "
            "step (targets: symarray cvm <= 1x numpy loop, <= 0.1x pytensor CVM)",
-           measure(scan_trivial_cases(peers), repeats, batch_time), SCAN_STEPS,
-           "us/step")
+           measure(scan_trivial_cases(peers), repeats, batch_time, warmup=2),
+           SCAN_STEPS, "us/step")
     report(f"rnn_fwd: h = tanh(h W + x_t U), T={RNN_T}, batch {RNN_BATCH}, "
            f"in {RNN_IN}, hidden {RNN_H}, per call",
-           measure(rnn_fwd_cases(peers), repeats, batch_time), 1, "us/call")
+           measure(rnn_fwd_cases(peers), repeats, batch_time, warmup=2), 1, "us/call")
     return 0
 
 

@@ -31,48 +31,20 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import platform
 import statistics
 import sys
-import timeit
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from chains import CHAIN100, apply_chain
-from timing import calls_per_batch
+from timing import measure
 
 import symarray
 import symarray.tensor as T  # noqa: N812
 
 LINKERS = ("py", "vm", "cvm", "cvm_nogc")
-
-
-def seconds_per_call(fn: Callable[[], Any], batch_time: float) -> float:
-    """Seconds per call of ``fn`` over one batch of about ``batch_time`` s."""
-    timer = timeit.Timer(fn)
-    number = calls_per_batch(timer, batch_time)
-    return timer.timeit(number) / number
-
-
-def measure(cases: dict[str, Callable[[], Any]], repeats: int, batch_time: float
-            ) -> dict[str, list[float]]:
-    """Interleaved timings: ``repeats`` batches of each case, round robin."""
-    for fn in cases.values():
-        for _ in range(3):
-            fn()
-    times: dict[str, list[float]] = {name: [] for name in cases}
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(repeats):
-            for name, fn in cases.items():
-                times[name].append(seconds_per_call(fn, batch_time))
-    finally:
-        if enabled:
-            gc.enable()
-    return times
 
 
 def call_overhead_cases() -> tuple[dict[str, Callable[[], Any]], dict[str, int]]:
