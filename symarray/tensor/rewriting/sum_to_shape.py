@@ -114,6 +114,25 @@ def local_sum_to_shape_to_sum(fgraph: Any, node: Apply) -> list[Variable] | None
     return [new] if _fits(out, new) else None
 
 
+def shape_stand_in(node: Apply, entries: Any) -> Variable | None:
+    """``SumToShape(g, broadcast_to(int8 0, lengths))`` for the SumToShape
+    ``node``, where ``entries`` are the ShapeFeature lengths of its second
+    input (only the summed axes' lengths are read); None when the new
+    output's type would not fit the old one.
+
+    The stand-in has the shape ``SumToShape`` reads and no memory (zero
+    strides), so the forward value it replaces need not stay alive.
+    """
+    from symarray.tensor.alloc import BroadcastTo
+    from symarray.tensor.basic import constant
+
+    axes = node.op.axes  # type: ignore[attr-defined]
+    lengths = [length_variable(e if d in axes else 1) for d, e in enumerate(entries)]
+    stand_in = BroadcastTo()(constant(np.int8(0)), *lengths)
+    new = SumToShape(axes)(node.inputs[0], stand_in)
+    return new if _fits(node.outputs[0], new) else None
+
+
 def _is_stand_in(x: Variable) -> bool:
     """Is ``x`` already ``broadcast_to(constant, lengths)`` (a shape only)?"""
     from symarray.tensor.alloc import BroadcastTo
@@ -157,18 +176,12 @@ def local_sum_to_shape_shape_only(fgraph: Any,
 
     ``x`` (a forward intermediate) is no longer kept alive for its shape.
     """
-    from symarray.tensor.alloc import BroadcastTo
-    from symarray.tensor.basic import constant
-
-    g, x = node.inputs
+    x = node.inputs[1]
     if x.owner is None or _is_stand_in(x) or not hasattr(fgraph, "attach_feature"):
         return None
     axes = node.op.axes  # type: ignore[attr-defined]
     entries = get_shape_feature(fgraph).shape_of(x)
-    lengths = [entries[d] if d in axes else 1 for d in range(len(entries))]
-    if not all(_shape_only(e) for e in lengths):
+    if not all(_shape_only(e) for d, e in enumerate(entries) if d in axes):
         return None
-    stand_in = BroadcastTo()(constant(np.int8(0)),
-                             *[length_variable(e) for e in lengths])
-    new = SumToShape(axes)(g, stand_in)
-    return [new] if _fits(node.outputs[0], new) else None
+    new = shape_stand_in(node, entries)
+    return None if new is None else [new]

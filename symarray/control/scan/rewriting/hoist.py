@@ -42,8 +42,6 @@ import dataclasses
 import weakref
 from typing import Any
 
-import numpy as np
-
 from symarray.control.branches import branch_regions, is_lazy
 from symarray.control.scan.op import Scan
 from symarray.control.scan.rewriting._parts import NonSeqPart, ScanParts
@@ -52,9 +50,9 @@ from symarray.graph.fg import FunctionGraph
 from symarray.graph.rewriting import node_rewriter, register_rewrite
 from symarray.graph.traversal import clone_replace
 from symarray.tensor.alloc import BroadcastTo
-from symarray.tensor.basic import constant
 from symarray.tensor.elemwise_grad import SumToShape
 from symarray.tensor.rewriting.shape import ShapeFeature, length_variable
+from symarray.tensor.rewriting.sum_to_shape import shape_stand_in
 from symarray.tensor.shape_ops import Shape_i
 from symarray.tensor.type import TensorType
 
@@ -124,19 +122,15 @@ def _stand_in_sum_to_shape(fgraph: FunctionGraph, non_seqs: set[Variable],
     done = 0
     try:
         for node in nodes:
-            g, x = node.inputs
             axes = node.op.axes  # type: ignore[attr-defined]
-            entries = feature.shape_of(x)
-            lengths = [length_variable(e) if d in axes else length_variable(1)
-                       for d, e in enumerate(entries)]
-            if not all(_invariant_expr(v, non_seqs, sized) for v in lengths):
+            entries = feature.shape_of(node.inputs[1])
+            if not all(_invariant_expr(length_variable(e), non_seqs, sized)
+                       for d, e in enumerate(entries) if d in axes):
                 continue
-            stand_in = BroadcastTo()(constant(np.int8(0)), *lengths)
-            new = SumToShape(axes)(g, stand_in)
-            old = node.outputs[0]
-            if not (new.type == old.type or old.type.is_super(new.type)):
+            new = shape_stand_in(node, entries)
+            if new is None:
                 continue
-            fgraph.replace(old, new, reason="scan_sum_to_shape_stand_in")
+            fgraph.replace(node.outputs[0], new, reason="scan_sum_to_shape_stand_in")
             done += 1
     finally:
         fgraph.remove_feature(feature)
