@@ -61,7 +61,8 @@ class ZeroGrad(_GradModifier):
     def _backward(self, x: TensorLike, g: Any) -> Any:
         return _zeros_like_float(x)
 
-    _tangent = _backward
+    def _tangent(self, x: TensorLike, ev: Any) -> Any:
+        return _zeros_like_float(x)
 
 
 class DisconnectedGrad(_GradModifier):
@@ -70,7 +71,8 @@ class DisconnectedGrad(_GradModifier):
     def _backward(self, x: TensorLike, g: Any) -> Any:
         return None
 
-    _tangent = _backward
+    def _tangent(self, x: TensorLike, ev: Any) -> Any:
+        return None
 
 
 class GradClip(_GradModifier):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from symarray.gradient import (
 )
 from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.graph.traversal import ancestors, clone_replace, graph_inputs
+
+if TYPE_CHECKING:
+    from symarray.tensor.type import TensorType
 
 
 def _static_size(var: TensorLike) -> int | None:
@@ -246,7 +249,7 @@ class JacobianLoop(Op):
     def __str__(self) -> str:
         return "JacobianLoop"
 
-    def make_node(self) -> Apply:  # type: ignore[override]
+    def make_node(self) -> Apply:
         T = _tensor()  # noqa: N806 - Theano's name
         outputs = [
             T.TensorType(g.dtype, shape=(None,) * (self.expression.ndim + g.ndim))()
@@ -279,7 +282,7 @@ class JacobianLoop(Op):
             zip(output_storage, self.wrt_index, strict=True)
         ):
             w_shape = np.shape(inputs[idx])
-            dtype = node.outputs[k].type.dtype
+            dtype = cast("TensorType", node.outputs[k].type).dtype
             if rows:
                 stacked = np.stack([np.asarray(r[k], dtype=dtype) for r in rows])
             else:

@@ -156,7 +156,7 @@ def view_roots(var: Variable,
         if node is not None and v.index is not None:
             src = list((node.op.view_map or {}).get(v.index, ()))
             src += (node.op.destroy_map or {}).get(v.index, ())
-        if not src:
+        if node is None or not src:
             memo[v] = frozenset((v,))
             stack.pop()
             continue

@@ -26,14 +26,14 @@ user-facing error, if any.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from symarray.control.scan.op import Scan
 from symarray.graph.basic import Apply, Constant, Variable
 from symarray.kernels_c import register
-from symarray.tensor.type import TensorType
+from symarray.tensor.type import TensorType, tensor_type
 from symarray.vm._cvm import MAXDIMS
 from symarray.vm._loop import IN_KINDS, OUT_KINDS, CyLoopThunk
 
@@ -92,7 +92,7 @@ def _fixed_tensor(var: Variable) -> bool:
 
 
 def _typenum(var: Variable) -> int:
-    return int(np.dtype(var.type.dtype).num)
+    return int(np.dtype(tensor_type(var).dtype).num)
 
 
 def loop_layout(info: Any, outer_inputs: list[Variable], outputs: list[Variable],
@@ -140,15 +140,15 @@ def loop_layout(info: Any, outer_inputs: list[Variable], outputs: list[Variable]
         in_offset=tuple(in_offset), out_kind=tuple(out_kind),
         out_index=tuple(out_index), out_direct=tuple(direct),
         out_typenum=tuple(_typenum(v) for v in outputs),
-        out_ndim=tuple(v.type.ndim for v in outputs),
+        out_ndim=tuple(tensor_type(v).ndim for v in outputs),
         seq_span=tuple(max(t) - min(t) for t in info.seq_taps),
         seq_typenum=tuple(_typenum(v) for v in seqs),
-        seq_ndim=tuple(v.type.ndim for v in seqs),
+        seq_ndim=tuple(tensor_type(v).ndim for v in seqs),
         state_lag=tuple(lags),
         state_typenum=tuple(_typenum(v) for v in inits),
-        state_ndim=tuple(v.type.ndim for v in inits),
+        state_ndim=tuple(tensor_type(v).ndim for v in inits),
         shared_typenum=tuple(_typenum(v) for v in shared),
-        shared_ndim=tuple(v.type.ndim for v in shared),
+        shared_ndim=tuple(tensor_type(v).ndim for v in shared),
         keep_last=tuple(getattr(info, "keep_last", None) or ()),
     )
 
@@ -197,7 +197,7 @@ def make_loop_thunk(node: Apply, info: Any, fgraph: Any, schedule: list[Apply]
 @register(Scan)
 def scan_thunk(node: Apply) -> Any:
     """A :class:`CyLoopThunk` for Scan ``node``, or None (``perform`` runs)."""
-    op = node.op
+    op = cast(Scan, node.op)  # registered for Scan: dispatch guarantees it
     if not all(_fixed_tensor(v) for v in (*node.inputs, *node.outputs,
                                           *op.inner_inputs, *op.inner_outputs)):
         return None

@@ -32,6 +32,7 @@ from symarray.errors import AxisError, DtypeError, RankError, ShapeMismatchError
 from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.tensor.basic import as_tensor_variable, constant
 from symarray.tensor.elemwise import cast, dimshuffle
+from symarray.tensor.shape_misc import shape_padleft
 from symarray.tensor.shape_ops import (
     Entry,
     IdentityLikeOp,
@@ -45,11 +46,10 @@ from symarray.tensor.shape_ops import (
     reshape,
     shape_entries,
     shape_i,
-    shape_padleft,
     static_int,
     upcast_dtype,
 )
-from symarray.tensor.type import TensorType, dtype_of
+from symarray.tensor.type import TensorType, dtype_of, tensor_type
 
 __all__ = [
     "Alloc", "AllocEmpty", "BroadcastTo", "TensorCopy", "ARange", "Eye", "Repeat",
@@ -75,7 +75,7 @@ def _check_lengths(lengths: Sequence[int], what: str) -> None:
 
 def _shape_infer(node: Apply, first: int) -> tuple[Any, ...]:
     """Output shape read from the length inputs ``node.inputs[first:]``."""
-    static = node.outputs[0].type.shape
+    static = tensor_type(node.outputs[0]).shape
     lengths = node.inputs[first:first + len(static)]
     return tuple(
         s if s is not None else v for s, v in zip(static, lengths, strict=True)
@@ -129,7 +129,7 @@ class Alloc(Op):
         v, *lengths = inputs
         new = tuple(int(s) for s in lengths)
         _check_lengths(new, "alloc")
-        out = np.empty(new, dtype=node.outputs[0].type.dtype)
+        out = np.empty(new, dtype=tensor_type(node.outputs[0]).dtype)
         try:
             out[...] = v
         except ValueError:
@@ -157,23 +157,24 @@ class Alloc(Op):
 
     def scalar_constant_value(self, var: Variable, get: Any) -> Any:
         value = var.owner.inputs[0]  # type: ignore[union-attr]
-        if value.ndim != 0:
+        if tensor_type(value).ndim != 0:
             from symarray.graph.traversal import NotScalarConstantError
 
             raise NotScalarConstantError(f"{var}: the allocated value is not 0-d")
-        return np.asarray(get(value), dtype=var.type.dtype)  # type: ignore[attr-defined]
+        return np.asarray(get(value), dtype=tensor_type(var).dtype)
 
 
 _alloc = Alloc()
 
 
 def _lengths(shape: Sequence[Any], what: str) -> list[Entry]:
+    arg: Sequence[Any] | np.ndarray[Any, Any] | Variable = shape
     if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)) and (
         isinstance(shape[0], (list, tuple, np.ndarray))
-        or (isinstance(shape[0], Variable) and shape[0].ndim == 1)
+        or (isinstance(shape[0], Variable) and tensor_type(shape[0]).ndim == 1)
     ):
-        shape = shape[0]  # alloc(v, (2, 3)) as well as alloc(v, 2, 3)
-    return shape_entries(list(shape) if isinstance(shape, tuple) else shape, what)
+        arg = shape[0]  # alloc(v, (2, 3)) as well as alloc(v, 2, 3)
+    return shape_entries(list(arg) if isinstance(arg, tuple) else arg, what)
 
 
 def alloc(value: Any, *shape: Any) -> Any:
@@ -348,7 +349,7 @@ class BroadcastTo(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        static = node.outputs[0].type.shape
+        static = tensor_type(node.outputs[0]).shape
         return [tuple(s if s is not None else v
                       for s, v in zip(static, node.inputs[1:], strict=True))]
 
@@ -398,7 +399,7 @@ def broadcast_to(x: Any, shape: Any) -> Any:
 
 def broadcast_dims(tensors: Sequence[Any]) -> list[Entry]:
     """The lengths of the broadcast of ``tensors`` (ints where static)."""
-    from symarray.tensor.math import eq, switch
+    from symarray.tensor.math import ELEMWISE_OPS as OPS
 
     ndim = max((t.ndim for t in tensors), default=0)
     out: list[Entry] = []
@@ -423,7 +424,7 @@ def broadcast_dims(tensors: Sequence[Any]) -> list[Entry]:
         else:
             length = cands[0]
             for c in cands[1:]:  # a 1 gives way to the other length
-                length = switch(eq(length, 1), c, length)
+                length = OPS["switch"](OPS["eq"](length, 1), c, length)
             out.append(length)
     return out
 
@@ -459,8 +460,9 @@ class ARange(Op):
             if np.dtype(a.dtype).kind not in "biuf":
                 raise DtypeError(f"arange: {name} must be real, got dtype {a.dtype}")
         length = None
-        if all(isinstance(a, Constant) for a in args):
-            start, stop, step = (np.asarray(a.data).item() for a in args)
+        consts = [a for a in args if isinstance(a, Constant)]
+        if len(consts) == len(args):
+            start, stop, step = (np.asarray(a.data).item() for a in consts)
             if step == 0:
                 raise ShapeMismatchError(_ZERO_STEP)
             length = max(0, math.ceil((stop - start) / step))
@@ -476,14 +478,15 @@ class ARange(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        from symarray.tensor.math import ceil, maximum, sub, true_div
+        from symarray.tensor.math import ELEMWISE_OPS as OPS
 
-        static = node.outputs[0].type.shape[0]
+        static = tensor_type(node.outputs[0]).shape[0]
         if static is not None:
             return [(static,)]
         start, stop, step = (cast(i, "float64") for i in node.inputs)
-        length = cast(ceil(true_div(sub(stop, start), step)), "int64")
-        return [(maximum(length, 0),)]
+        length = cast(OPS["ceil"](OPS["true_div"](OPS["sub"](stop, start), step)),
+                      "int64")
+        return [(OPS["maximum"](length, 0),)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -638,7 +641,7 @@ class Repeat(Op):
         r = cast(r, "int64")
         if self.axis is None:
             known = None not in x.type.shape
-            length: int | None = math.prod(x.type.shape) if known else None  # type: ignore[arg-type]
+            length: int | None = math.prod(x.type.shape) if known else None
             before: list[int | None] = []
         else:
             if not 0 <= self.axis < x.ndim:
@@ -671,9 +674,9 @@ class Repeat(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        from symarray.tensor.math import eq, mul, switch
+        from symarray.tensor.math import ELEMWISE_OPS as OPS
 
-        static = node.outputs[0].type.shape
+        static = tensor_type(node.outputs[0]).shape
         x_shape, r_shape = input_shapes
         r = node.inputs[1]
         if self.axis is None:
@@ -686,14 +689,14 @@ class Repeat(Op):
             where = self.axis
         if static[where] is not None:
             shp[where] = static[where]
-        elif r.ndim == 0:
-            shp[where] = mul(as_variable(length), r)
+        elif tensor_type(r).ndim == 0:
+            shp[where] = OPS["mul"](as_variable(length), r)
         else:  # one count per element, or a single count for all of them
             from symarray.tensor import sum as tsum
 
             total = tsum(r)
-            shp[where] = switch(eq(r_shape[0], as_variable(length)), total,
-                                mul(as_variable(length), total))
+            shp[where] = OPS["switch"](OPS["eq"](r_shape[0], as_variable(length)),
+                                       total, OPS["mul"](as_variable(length), total))
         return [tuple(shp)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802

@@ -34,7 +34,7 @@ from symarray.graph.basic import Apply, Op
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.elemwise import broadcast_static_shape, dimshuffle
 from symarray.tensor.math import ELEMWISE_OPS
-from symarray.tensor.type import TensorType
+from symarray.tensor.type import TensorType, tensor_type
 
 __all__ = [
     "Dot", "TensorDot", "BatchedDot", "BatchedTensorDot", "Matmul", "dot",
@@ -76,7 +76,7 @@ def _check_run(what: str, a: np.ndarray[Any, Any], b: np.ndarray[Any, Any],
 
 
 def _typed(result: Any, node: Apply) -> np.ndarray[Any, Any]:
-    return np.asarray(result, dtype=node.outputs[0].type.dtype)
+    return np.asarray(result, dtype=tensor_type(node.outputs[0]).dtype)
 
 
 # -- gradient helpers ---------------------------------------------------------
@@ -421,7 +421,7 @@ class BatchedDot(Op):
         a, b = inputs
         _batch_run("batched_dot", a, b)
         _check_run("batched_dot", a, b, [(a.ndim - 1, 1)])
-        dtype = node.outputs[0].type.dtype
+        dtype = tensor_type(node.outputs[0]).dtype
         a3 = a[:, None, :] if a.ndim == 2 else a
         b3 = b[:, :, None] if b.ndim == 2 else b
         result = np.matmul(a3.astype(dtype, copy=False), b3.astype(dtype, copy=False))
@@ -434,7 +434,7 @@ class BatchedDot(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         sa, sb = input_shapes
-        batch = node.outputs[0].type.shape[0]
+        batch = tensor_type(node.outputs[0]).shape[0]
         return [(sa[0] if batch is None else batch,) + tuple(sa[1:-1]) + tuple(sb[2:])]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
@@ -525,7 +525,7 @@ class BatchedTensorDot(Op):
         out_sub = [batch]
         out_sub += [c for i, c in enumerate(a_sub) if i and i not in self.axes[0]]
         out_sub += [c for i, c in enumerate(b_sub) if i and i not in self.axes[1]]
-        dtype = node.outputs[0].type.dtype
+        dtype = tensor_type(node.outputs[0]).dtype
         spec = f"{''.join(a_sub)},{''.join(b_sub)}->{''.join(out_sub)}"
         result = np.einsum(spec, a.astype(dtype, copy=False),
                            b.astype(dtype, copy=False), optimize=True)
@@ -534,7 +534,7 @@ class BatchedTensorDot(Op):
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         sa, sb = input_shapes
-        batch = node.outputs[0].type.shape[0]
+        batch = tensor_type(node.outputs[0]).shape[0]
         return [(sa[0] if batch is None else batch,) + self._free(sa, sb)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
@@ -666,13 +666,13 @@ class Matmul(Op):
         maximum = ELEMWISE_OPS["maximum"]
 
         sa, sb = (tuple(s) for s in input_shapes)
-        a, b = node.inputs
-        static = node.outputs[0].type.shape
-        nb = max(a.ndim - 2, b.ndim - 2, 0)
+        a_type, b_type = (tensor_type(v) for v in node.inputs)
+        static = tensor_type(node.outputs[0]).shape
+        nb = max(a_type.ndim - 2, b_type.ndim - 2, 0)
         pa = ((1,) * nb + sa[:-2])[-nb:] if nb else ()
         pb = ((1,) * nb + sb[:-2])[-nb:] if nb else ()
-        ta = ((1,) * nb + a.type.shape[:-2])[-nb:] if nb else ()
-        tb = ((1,) * nb + b.type.shape[:-2])[-nb:] if nb else ()
+        ta = ((1,) * nb + a_type.shape[:-2])[-nb:] if nb else ()
+        tb = ((1,) * nb + b_type.shape[:-2])[-nb:] if nb else ()
         batch: list[Any] = []
         for d in range(nb):
             if static[d] is not None:
@@ -680,7 +680,8 @@ class Matmul(Op):
                 continue
             cands = [p[d] for p, t in ((pa, ta), (pb, tb)) if t[d] != 1]
             batch.append(cands[0] if len(cands) == 1 else maximum(*cands))
-        tail = (sa[-2:-1] if a.ndim > 1 else ()) + (sb[-1:] if b.ndim > 1 else ())
+        tail = ((sa[-2:-1] if a_type.ndim > 1 else ())
+                + (sb[-1:] if b_type.ndim > 1 else ()))
         return [tuple(batch) + tuple(tail)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802

@@ -157,18 +157,19 @@ class _Update(Op):
         return f"{type(self).__name__}{'{inplace}' if self.inplace else '{no_inplace}'}"
 
     # -- what a subclass defines ------------------------------------------
+    # (factors are positional-only: Gemv names them a, x; np.dot a, b)
 
     def _product(self, x: Any, y: Any) -> Any:
         raise NotImplementedError
 
-    def _np_product(self, x: Any, y: Any) -> Any:
+    def _np_product(self, x: Any, y: Any, /) -> Any:
         raise NotImplementedError
 
     def _product_dims(self, shapes: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
         """The product's shape from the inputs' shapes (ints or symbolic)."""
         raise NotImplementedError
 
-    def _factor_grads(self, gp: Any, x: Any, y: Any) -> tuple[Any, Any]:
+    def _factor_grads(self, gp: Any, x: Any, y: Any, /) -> tuple[Any, Any]:
         """The gradients of x and y (before the alpha factor), given the
         product's gradient ``gp``."""
         raise NotImplementedError

@@ -32,7 +32,7 @@ from symarray.graph.basic import Apply, Op
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.math import ELEMWISE_OPS
 from symarray.tensor.reduction import SUM_DTYPE, normalize_axis
-from symarray.tensor.type import TensorType
+from symarray.tensor.type import TensorType, tensor_type
 
 __all__ = [
     "CumOp", "Diff", "ExtractDiag", "AllocDiag", "SearchsortedOp", "NonzeroOp",
@@ -171,7 +171,7 @@ class CumOp(Op):
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         fn = np.cumsum if self.mode == "add" else np.cumprod
-        dtype = node.outputs[0].type.dtype
+        dtype = tensor_type(node.outputs[0]).dtype
         output_storage[0][0] = np.asarray(fn(inputs[0], axis=self.axis, dtype=dtype))
 
     def infer_shape(self, fgraph: Any, node: Apply,
@@ -326,7 +326,7 @@ class Diff(Op):
                 output_storage: list[list[Any]]) -> None:
         x = inputs[0]
         out = np.diff(x, n=self.n, axis=self.axis) if self.n else x.copy()
-        output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].type.dtype)
+        output_storage[0][0] = np.asarray(out, dtype=tensor_type(node.outputs[0]).dtype)
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -613,7 +613,7 @@ class NonzeroOp(Op):
         from symarray.tensor.reduction import sum as sum_
 
         count = sum_(ELEMWISE_OPS["neq"](node.inputs[0], 0), dtype="int64")
-        return [(count,)] * node.inputs[0].ndim
+        return [(count,)] * tensor_type(node.inputs[0]).ndim
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:

@@ -22,6 +22,7 @@ from symarray.errors import DtypeError, RankError, ShapeMismatchError
 from symarray.graph.basic import Apply, Op, Variable
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.elemwise import cast
+from symarray.tensor.shape_misc import shape_padaxis, shape_padleft
 from symarray.tensor.shape_ops import (
     MakeVector,
     _check_axis,
@@ -33,14 +34,12 @@ from symarray.tensor.shape_ops import (
     grad_like,
     is_float,
     reshape,
-    shape_padaxis,
-    shape_padleft,
     shape_vector,
     static_int,
     upcast_dtype,
     vector_entries,
 )
-from symarray.tensor.type import TensorType
+from symarray.tensor.type import TensorType, tensor_type
 
 __all__ = [
     "Join", "Split", "join", "concatenate", "stack", "split", "horizontal_stack",
@@ -97,13 +96,14 @@ class Join(Op):
                 f"join: cannot join arrays of shapes {shapes} along axis "
                 f"{self.axis}; all other dimensions must match"
             ) from None
-        output_storage[0][0] = out.astype(node.outputs[0].type.dtype, copy=False)
+        output_storage[0][0] = out.astype(tensor_type(node.outputs[0]).dtype,
+                                          copy=False)
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        from symarray.tensor.math import add
+        from symarray.tensor.math import ELEMWISE_OPS as OPS
 
-        static = node.outputs[0].type.shape
+        static = tensor_type(node.outputs[0]).shape
         axis = self.axis % len(static)
         out: list[Any] = []
         for d, s in enumerate(static):
@@ -112,8 +112,8 @@ class Join(Op):
             elif d == axis:
                 lengths = [shp[d] for shp in input_shapes]
                 fixed = sum(n for n in lengths if isinstance(n, int))
-                total = add(*[n for n in lengths if not isinstance(n, int)])
-                out.append(add(total, as_variable(fixed)) if fixed else total)
+                total = OPS["add"](*[n for n in lengths if not isinstance(n, int)])
+                out.append(OPS["add"](total, as_variable(fixed)) if fixed else total)
             else:
                 out.append(input_shapes[0][d])
         return [tuple(out)]
@@ -320,8 +320,8 @@ class Split(Op):
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         x_shape = input_shapes[0]
         axis = self.axis % len(x_shape)
-        if all(o.type.shape[axis] is not None for o in node.outputs):
-            sizes: list[Any] = [o.type.shape[axis] for o in node.outputs]
+        if all(tensor_type(o).shape[axis] is not None for o in node.outputs):
+            sizes: list[Any] = [tensor_type(o).shape[axis] for o in node.outputs]
         else:
             sizes = vector_entries(node.inputs[1], self.n_splits, "split")
         out = []
@@ -412,7 +412,7 @@ def roll(x: Any, shift: Any, axis: Any = None) -> Any:
 
 
 def _roll_axis(x: Any, shift: Any, axis: int) -> Any:
-    from symarray.tensor.math import mod, sub
+    from symarray.tensor.math import ELEMWISE_OPS as OPS
 
     n = dims(x)[axis]
     s = static_int(shift) if not isinstance(shift, int) else shift
@@ -422,6 +422,6 @@ def _roll_axis(x: Any, shift: Any, axis: int) -> Any:
             return x
         head, tail = split(x, [n - s, s], 2, axis)
         return join(axis, tail, head)
-    sv = mod(as_int_scalar(shift, "roll"), as_variable(n))
-    head, tail = split(x, shape_vector([sub(as_variable(n), sv), sv]), 2, axis)
+    sv = OPS["mod"](as_int_scalar(shift, "roll"), as_variable(n))
+    head, tail = split(x, shape_vector([OPS["sub"](as_variable(n), sv), sv]), 2, axis)
     return join(axis, tail, head)

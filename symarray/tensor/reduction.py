@@ -48,7 +48,7 @@ from symarray.tensor.basic import as_tensor_variable, constant
 from symarray.tensor.elemwise import cast, dimshuffle
 from symarray.tensor.math import ELEMWISE_OPS
 from symarray.tensor.shape_ops import shape_i
-from symarray.tensor.type import TensorType, dtype_of
+from symarray.tensor.type import TensorType, dtype_of, tensor_type
 
 __all__ = [
     "CAReduce", "Sum", "Prod", "Max", "Min", "All", "AnyReduce", "ArgReduce",
@@ -188,7 +188,8 @@ class CAReduce(Op):
         x = np.asarray(inputs[0])
         result = self.reduce(x, self.axis)  # type: ignore[arg-type]
         # NumPy reductions return new arrays, even over no axes
-        output_storage[0][0] = np.asarray(result, dtype=node.outputs[0].type.dtype)
+        output_storage[0][0] = np.asarray(result,
+                                          dtype=tensor_type(node.outputs[0]).dtype)
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

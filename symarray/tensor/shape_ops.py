@@ -37,7 +37,7 @@ from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.graph.traversal import NotScalarConstantError, get_scalar_constant_value
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.elemwise import cast, dimshuffle
-from symarray.tensor.type import TensorType
+from symarray.tensor.type import TensorType, tensor_type
 
 __all__ = [
     "Shape", "Shape_i", "SpecifyShape", "Reshape", "MakeVector", "shape", "shape_i",
@@ -209,7 +209,7 @@ def dims(x: Any) -> list[Entry]:
 
 def mul_entries(entries: Sequence[Entry]) -> Entry:
     """The product of entries (an int when all are ints)."""
-    from symarray.tensor.math import mul
+    from symarray.tensor.math import ELEMWISE_OPS as OPS
 
     static = 1
     symbolic = []
@@ -222,8 +222,8 @@ def mul_entries(entries: Sequence[Entry]) -> Entry:
         return static
     out = symbolic[0]
     for e in symbolic[1:]:
-        out = mul(out, e)
-    return out if static == 1 else mul(out, int64_constant(static))
+        out = OPS["mul"](out, e)
+    return out if static == 1 else OPS["mul"](out, int64_constant(static))
 
 
 def as_variable(e: Entry) -> Any:
@@ -377,12 +377,12 @@ class Shape(Op):
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = np.asarray(np.shape(inputs[0]), dtype="int64").reshape(
-            node.inputs[0].ndim
+            tensor_type(node.inputs[0]).ndim
         )
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        return [(node.inputs[0].ndim,)]
+        return [(tensor_type(node.inputs[0]).ndim,)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -520,9 +520,9 @@ class SpecifyShape(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        static = node.outputs[0].type.shape
+        static = tensor_type(node.outputs[0]).shape
         it = iter(node.inputs[1:])
-        out = []
+        out: list[Entry] = []
         for d, g in enumerate(self.given):
             given = next(it) if g else None
             if static[d] is not None:
@@ -561,7 +561,7 @@ def specify_shape(x: Any, shape: Any) -> Any:
     """
     x = as_tensor_variable(x)
     if isinstance(shape, (int, np.integer)) or (
-        isinstance(shape, Variable) and shape.ndim == 0
+        isinstance(shape, Variable) and tensor_type(shape).ndim == 0
     ):
         shape = (shape,)
     entries = shape_entries(shape, "specify_shape", allow_none=True)
@@ -642,9 +642,9 @@ class Reshape(Op):
 
     def infer_shape(self, fgraph: Any, node: Apply,
                     input_shapes: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        from symarray.tensor.math import eq, int_div, maximum, neg, switch
+        from symarray.tensor.math import ELEMWISE_OPS as OPS
 
-        static = node.outputs[0].type.shape
+        static = tensor_type(node.outputs[0]).shape
         if all(s is not None for s in static):
             return [tuple(static)]
         entries = vector_entries(node.inputs[1], self.ndim, "reshape")
@@ -657,11 +657,13 @@ class Reshape(Op):
                 out.append(e)
             elif isinstance(e, int):  # the one -1: total / product of the others
                 rest = mul_entries([o for k, o in enumerate(entries) if k != d])
-                out.append(int_div(as_variable(total), maximum(as_variable(rest), 1)))
+                out.append(OPS["int_div"](as_variable(total),
+                                          OPS["maximum"](as_variable(rest), 1)))
             else:  # symbolic: it may be -1 at run time
-                missing = int_div(as_variable(total),
-                                  maximum(neg(as_variable(mul_entries(entries))), 1))
-                out.append(switch(eq(e, -1), missing, e))
+                missing = OPS["int_div"](
+                    as_variable(total),
+                    OPS["maximum"](OPS["neg"](as_variable(mul_entries(entries))), 1))
+                out.append(OPS["switch"](OPS["eq"](e, -1), missing, e))
         return [tuple(out)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
@@ -694,7 +696,7 @@ def _reshape_static(
     unknown = [d for d, e in enumerate(entries) if e is None or e == -1]
     if total is not None and len(unknown) == 1:
         # one free entry (symbolic, or -1): its length is what the others leave
-        rest = math.prod(e for e in entries if e is not None and e != -1)  # type: ignore[misc]
+        rest = math.prod(e for e in entries if e is not None and e != -1)
         if rest and total % rest == 0:
             entries = [total // rest if e is None else e for e in entries]
     if total is None or None in entries:

@@ -622,7 +622,7 @@ def index_node(op: Any, x: Any, index_inputs: Sequence[Any],
 
 
 def index_out_shape(idx_list: Sequence[Any], node: Apply,
-                    input_shapes: list[tuple[Any, ...]]) -> list[Any]:
+                    input_shapes: list[tuple[Any, ...]]) -> tuple[Any, ...]:
     """The symbolic shape of ``x[idx_list]`` for the node ``x[...]`` whose
     inputs are ``x`` then the index inputs (for ``infer_shape``)."""
     x: Any = node.inputs[0]

@@ -10,13 +10,13 @@ accepts Theano's broadcastable pattern as well.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from symarray import config
 from symarray.errors import DtypeError, RankError, ShapeMismatchError
-from symarray.graph.basic import Type
+from symarray.graph.basic import Type, Variable
 
 __all__ = ["TensorType", "DTYPES", "dtype_of"]
 
@@ -272,3 +272,10 @@ def _same_values(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
             return bool(np.all((a == b) | ((a != a) & (b != b))))
         except TypeError:
             return False
+
+
+def tensor_type(var: Variable) -> TensorType:
+    """``var.type`` as a :class:`TensorType`, for a variable known to be a
+    tensor (an op's own inputs and outputs): tells the type checker so, and
+    checks nothing at run time."""
+    return cast(TensorType, var.type)

@@ -51,7 +51,8 @@ from symarray.tensor.rewriting._patterns import (
     owner_op,
     scalar_value,
 )
-from symarray.tensor.shape_ops import assert_op, shape_i
+from symarray.tensor.shape_misc import assert_op
+from symarray.tensor.shape_ops import shape_i
 
 __all__ = [
     "local_pow_specialize", "local_dot_to_gemm", "local_outer_to_ger",

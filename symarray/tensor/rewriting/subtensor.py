@@ -46,7 +46,8 @@ from symarray.tensor.rewriting._patterns import (
     owner_op,
     scalar_value,
 )
-from symarray.tensor.shape_ops import assert_op, shape_i
+from symarray.tensor.shape_misc import assert_op
+from symarray.tensor.shape_ops import shape_i
 from symarray.tensor.subtensor import Idx, IndexSlice, Subtensor
 from symarray.tensor.subtensor_inc import IncSubtensor
 from symarray.tensor.type import TensorType

@@ -154,7 +154,7 @@ def _shape_only(entry: Any) -> bool:
         seen.add(v)
         node = v.owner
         if node is None:
-            if v.type.ndim != 0:  # type: ignore[attr-defined]
+            if v.type.ndim != 0:
                 return False
             continue
         if isinstance(node.op, (Shape, Shape_i)):
