@@ -61,6 +61,7 @@ EXTENSION_ARGS["symarray.kernels_c._indexing"] = {
 # the VM and the scan loop thunk (include _ticks.h, the profiling clock)
 EXTENSION_ARGS["symarray.vm._cvm"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
 EXTENSION_ARGS["symarray.vm._loop"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
+EXTENSION_ARGS["symarray.vm._loop_profile"] = EXTENSION_ARGS["symarray.vm._loop"]
 
 
 def _pyx_files() -> list[str]:

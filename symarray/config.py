@@ -11,8 +11,10 @@ This module *is* the configuration object::
 
 Design notes:
 
-- Each flag is declared once below with ``_add(name, Param, doc)``, next to a
-  bare annotation (``floatX: str``) that gives static type checkers its type.
+- Each flag is declared once below with ``_add(name, Param, doc,
+  affects_graph=...)``, next to a bare annotation (``floatX: str``) that
+  gives static type checkers its type.  ``affects_graph`` says whether the
+  flag changes the rewritten graph (the in-process graph cache's key).
   Param kinds (``EnumParam``, ``BoolParam``, ``IntParam``, ``FloatParam``,
   ``StrParam``) validate values and turn strings (from the environment or an
   rc file) into typed values.
@@ -246,17 +248,28 @@ class StrParam(Param[str]):
 
 # --------------------------------------------------------------------------- registry
 class Flag:
-    """Descriptor of one flag: name, param (kind and allowed values), doc."""
+    """Descriptor of one flag: name, param (kind and allowed values), doc.
 
-    __slots__ = ("name", "param", "doc", "default_doc")
+    ``affects_graph``: whether the flag changes what rewriting makes of a
+    graph under a given rewrite query (the graph cache keys on such flags;
+    None: not classified, keyed on to be safe).
+    """
+
+    __slots__ = ("name", "param", "doc", "default_doc", "affects_graph")
 
     def __init__(
-        self, name: str, param: Param[Any], doc: str, default_doc: str
+        self,
+        name: str,
+        param: Param[Any],
+        doc: str,
+        default_doc: str,
+        affects_graph: bool | None = None,
     ) -> None:
         self.name = name
         self.param = param
         self.doc = doc
         self.default_doc = default_doc  # the default in words (lazy ones)
+        self.affects_graph = affects_graph
 
     @property
     def default(self) -> Any:
@@ -281,8 +294,22 @@ _FLAGS: dict[str, Flag] = {}
 _UNSET = object()  # marks a lazy default not yet computed
 
 
-def _add(name: str, param: Param[Any], doc: str, *, default_doc: str = "") -> None:
+def _add(
+    name: str,
+    param: Param[Any],
+    doc: str,
+    *,
+    default_doc: str = "",
+    affects_graph: bool | None = None,
+) -> None:
     """Declare a flag; a non-lazy default is stored as the current value.
+
+    ``affects_graph``: True when the flag changes what rewriting makes of a
+    graph under a given rewrite query (read by a rewrite or by an op built
+    during rewriting), so that the graph cache must key on it; False when
+    it acts only through the Mode (whose query is in the key), at link time
+    (thunks are made for every compile, cache hit or not), at call time or
+    in reports.
 
     Flag names are public (no leading underscore) and must not clash with the
     module's public names or ``ModuleType``'s attributes; everything defined
@@ -298,7 +325,7 @@ def _add(name: str, param: Param[Any], doc: str, *, default_doc: str = "") -> No
     if not param.is_lazy:
         default_doc = default_doc or repr(param.default())
         globals()[name] = param.default()
-    _FLAGS[name] = Flag(name, param, doc, default_doc)
+    _FLAGS[name] = Flag(name, param, doc, default_doc, affects_graph)
 
 
 def _unknown(name: str, source: str = "") -> UnknownFlagError:
@@ -399,14 +426,16 @@ _add(
     "floatX",
     EnumParam("float64", ("float64", "float32", "float16")),
     "dtype of Python floats and of `T.matrix()` etc. without a dtype prefix",
+    affects_graph=True,
 )
 mode: str
 _add(
     "mode",
     EnumParam(
-        "FAST_RUN", ("FAST_RUN", "FAST_COMPILE", "Mode")
+        "FAST_RUN", ("FAST_RUN", "FAST_COMPILE", "Mode", "DebugMode", "DEBUG_MODE")
     ),
     "default compilation mode of `function()`",
+    affects_graph=False,
 )
 linker: str
 _add(
@@ -417,6 +446,7 @@ _add(
     "default linker (how the graph is run): `cvm` Cython VM with C kernels, `vm` "
     "its Python twin, `py` Python VM over `perform` only; `_nogc` keeps buffers "
     "between calls",
+    affects_graph=False,
 )
 optimizer: str
 _add(
@@ -434,24 +464,28 @@ _add(
         ),
     ),
     "default rewrite query: which graph rewrites run before linking",
+    affects_graph=False,
 )
 optimizer_including: str
 _add(
     "optimizer_including",
     StrParam(""),
     "colon-separated rewrite tags to add to the optimizer's query",
+    affects_graph=False,
 )
 optimizer_excluding: str
 _add(
     "optimizer_excluding",
     StrParam(""),
     "colon-separated rewrite tags to remove from the optimizer's query",
+    affects_graph=False,
 )
 optimizer_requiring: str
 _add(
     "optimizer_requiring",
     StrParam(""),
     "colon-separated rewrite tags that every applied rewrite must carry",
+    affects_graph=False,
 )
 graph_cache: bool
 _add(
@@ -459,12 +493,14 @@ _add(
     BoolParam(True),
     "compiling a graph already rewritten in this process reuses the rewritten "
     "graph (an in-process LRU cache keyed by a structural hash)",
+    affects_graph=False,
 )
 check_rewrites: bool
 _add(
     "check_rewrites",
     BoolParam(False),
     "re-run make_node on every node a rewrite creates and check its output types",
+    affects_graph=True,
 )
 device: str
 _add(
@@ -473,26 +509,42 @@ _add(
         "cpu", validator=_is_device, allowed="cpu, gpu, cuda or cudaN (N a number)"
     ),
     "where computations run by default; `cuda`/`gpu` needs CuPy",
+    affects_graph=True,
 )
 profile: bool
-_add("profile", BoolParam(False), "profile every compiled function (time per node)")
+_add(
+    "profile",
+    BoolParam(False),
+    "profile every compiled function (time per node)",
+    affects_graph=False,
+)
 profile_memory: bool
 _add(
-    "profile_memory", BoolParam(False), "also record memory use per node when profiling"
+    "profile_memory",
+    BoolParam(False),
+    "also record memory use per node when profiling",
+    affects_graph=False,
 )
 profile_optimizer: bool
-_add("profile_optimizer", BoolParam(False), "also time each rewrite when profiling")
+_add(
+    "profile_optimizer",
+    BoolParam(False),
+    "also time each rewrite when profiling",
+    affects_graph=False,
+)
 compute_test_value: str
 _add(
     "compute_test_value",
     EnumParam("off", ("off", "ignore", "warn", "raise", "pdb")),
     "compute ops on test values while building the graph (shape errors at your line)",
+    affects_graph=True,
 )
 allow_gc: bool
 _add(
     "allow_gc",
     BoolParam(True),
     "free intermediate results after their last use in a call",
+    affects_graph=False,
 )
 memory_plan: bool
 _add(
@@ -500,12 +552,14 @@ _add(
     BoolParam(True),
     "no-GC mode: intermediates with disjoint lifetimes and equal shapes share one "
     "kept buffer (the static memory planner; off: each keeps its own)",
+    affects_graph=False,
 )
 cast_policy: str
 _add(
     "cast_policy",
     EnumParam("custom", ("custom", "numpy+floatX")),
     "how result dtypes of mixed-type operations are chosen",
+    affects_graph=True,
 )
 base_compiledir: str
 _add(
@@ -518,6 +572,7 @@ _add(
     ),
     "directory for cached compiled graphs and generated kernels",
     default_doc="$XDG_CACHE_HOME/symarray or ~/.cache/symarray",
+    affects_graph=False,
 )
 c_codegen: str
 _add(
@@ -526,12 +581,14 @@ _add(
     "`on`: fused elementwise nodes run C generated for them and compiled with the "
     "system C compiler (cached under base_compiledir); `off`: the precompiled "
     "interpreter (no compiler needed)",
+    affects_graph=False,
 )
 c_compiler: str
 _add(
     "c_compiler",
     StrParam(""),
     "C compiler command for c_codegen (empty: $CC, else cc, gcc or clang on PATH)",
+    affects_graph=False,
 )
 c_codegen_dump_source: bool
 _add(
@@ -539,50 +596,63 @@ _add(
     BoolParam(False),
     "a failed c_codegen compile shows the numbered source, the command and the "
     "compiler's messages in its warning",
+    affects_graph=False,
 )
 record_creation_site: bool
 _add(
     "record_creation_site",
     BoolParam(True),
     "each Variable records the user's file and line that created it (for errors)",
+    affects_graph=False,
 )
 exception_verbosity: str
 _add(
     "exception_verbosity",
     EnumParam("low", ("low", "high")),
     "how much graph context a failing node prints (`high`: a debugprint of it)",
+    affects_graph=False,
 )
 on_unused_input: str
 _add(
     "on_unused_input",
     EnumParam("raise", ("raise", "warn", "ignore")),
     "what `function()` does with an input the outputs do not depend on",
+    affects_graph=False,
 )
 warn_float64: str
 _add(
     "warn_float64",
     EnumParam("ignore", ("ignore", "warn", "raise")),
     "what to do when a float64 variable is created (to keep float32 graphs clean)",
+    affects_graph=True,
 )
 print_thunk_backends: bool
 _add(
     "print_thunk_backends",
     BoolParam(False),
     "print which backend (C, GPU, Python) runs each node when a function is compiled",
+    affects_graph=False,
 )
 traceback_limit: int
 _add(
     "traceback_limit",
     IntParam(8, minimum=-1),
     "frames kept of the user stack where a Variable is created (-1: all)",
+    affects_graph=False,
 )
 check_input: bool
-_add("check_input", BoolParam(True), "validate input types and shapes on each call")
+_add(
+    "check_input",
+    BoolParam(True),
+    "validate input types and shapes on each call",
+    affects_graph=False,
+)
 deterministic: str
 _add(
     "deterministic",
     EnumParam("default", ("default", "more")),
     "`more` avoids kernels whose results vary between runs (e.g. atomic adds)",
+    affects_graph=True,
 )
 
 kernel_threads: int
@@ -591,7 +661,52 @@ _add(
     IntParam(0, minimum=0),
     "threads an elementwise C kernel splits a large array over (0: every core "
     "this process may use); read when a function is compiled",
+    affects_graph=False,
 )
+
+# --------------------------------------------------------------------------- DebugMode
+# the defaults of DebugMode(...) (symarray/compile/debugmode.py, docs/debugmode.md)
+DebugMode__check_c: bool  # noqa: N816 - PyTensor's name
+_add(
+    "DebugMode__check_c",
+    BoolParam(True),
+    "DebugMode runs each node with the backend the normal linker picks (C kernels "
+    "where there are some); False: every node runs only its perform",
+    affects_graph=False,
+)
+DebugMode__check_py: bool  # noqa: N816 - PyTensor's name
+_add(
+    "DebugMode__check_py",
+    BoolParam(True),
+    "DebugMode also runs each node's perform on copies of its inputs and compares "
+    "it with the C kernel's result (BadThunkOutput)",
+    affects_graph=False,
+)
+DebugMode__check_finite: bool  # noqa: N816 - PyTensor's name
+_add(
+    "DebugMode__check_finite",
+    BoolParam(True),
+    "DebugMode raises InvalidValueError at the first node that makes NaN or inf "
+    "from finite inputs",
+    affects_graph=False,
+)
+DebugMode__check_strides: int  # noqa: N816 - PyTensor's name
+_add(
+    "DebugMode__check_strides",
+    IntParam(0, minimum=0),
+    "DebugMode compares output strides of the C kernel and perform: 0 no, 1 warn, "
+    "2 raise BadThunkOutput",
+    affects_graph=False,
+)
+DebugMode__check_each_rewrite: bool  # noqa: N816 - PyTensor's style
+_add(
+    "DebugMode__check_each_rewrite",
+    BoolParam(False),
+    "DebugMode compares every rewrite's replacement with the replaced variable on "
+    "every call (default: only when the outputs differ from the graph as written)",
+    affects_graph=False,
+)
+
 
 # --------------------------------------------------------------------------- loading
 def _set_from_text(name: str, value: str, source: str) -> None:

@@ -15,7 +15,11 @@ it, whether the Supervisor protects it), the outputs, the update mapping
 and the attached features.  Variable identities and names do not count.
 The key also holds everything else rewriting depends on: the rewrite
 query, the registry version (registering a rewrite empties nothing but
-changes every key), the engine's settings and the config flags.
+changes every key), the engine's settings and the config flags declared
+``affects_graph`` in :mod:`symarray.config` (:func:`key_flags`; a flag
+acting only through the Mode or at link time, such as ``linker``,
+``kernel_threads`` or ``c_codegen``, is left out, since a hit's thunks are
+made from the current flags).
 
 An entry stores the rewritten graph as a program over the graph inputs
 (per node: the op, where its inputs come from, templates of its outputs).
@@ -63,18 +67,27 @@ from symarray.graph.rewriting import (
 from symarray.graph.traversal import io_toposort
 
 __all__ = ["GraphCacheStats", "stats", "clear", "rewrite_cached", "structural_key",
-           "MAX_ENTRIES", "MAX_NODES"]
+           "key_flags", "MAX_ENTRIES", "MAX_NODES"]
 
 #: at most this many rewritten graphs are kept
 MAX_ENTRIES = 256
 #: ... with at most this many nodes in all (the least recently used go first)
 MAX_NODES = 500_000
 
-#: flags that cannot change what rewriting produces (left out of the key)
-_IRRELEVANT_FLAGS = frozenset({
-    "graph_cache", "linker", "mode", "compiledir", "profile", "allow_gc",
-    "on_unused_input", "exception_verbosity", "record_creation_site",
-})
+
+def key_flags() -> tuple[str, ...]:
+    """The config flags the key holds: those declared ``affects_graph`` (or
+    not classified).  The others act through the Mode, whose query is in the
+    key, or after rewriting: the cache holds rewritten graphs only, and the
+    thunks of a hit are made from the current flags like those of a miss.
+
+    Examples
+    --------
+    >>> "floatX" in key_flags(), "kernel_threads" in key_flags()
+    (True, False)
+    """
+    return tuple(f.name for f in config.flags() if f.affects_graph is not False)
+
 
 
 @dataclass
@@ -173,11 +186,9 @@ def clear() -> None:
 def _environment(query: RewriteQuery) -> tuple[Any, ...]:
     """What rewriting depends on besides the graph."""
     flags = []
-    for flag in config.flags():
-        if flag.name in _IRRELEVANT_FLAGS:
-            continue
-        value = getattr(config, flag.name)
-        flags.append((flag.name, value if isinstance(value, Hashable) else repr(value)))
+    for name in key_flags():
+        value = getattr(config, name)
+        flags.append((name, value if isinstance(value, Hashable) else repr(value)))
     return (
         query, REWRITES.version, engine.VERIFY_REWRITES, engine.MAX_USE_RATIO,
         engine.MIN_USE_CAP, engine.ON_ERROR, tuple(flags),

@@ -5,10 +5,21 @@ with :func:`resolve_profile`; the Function it returns is a
 :class:`ProfiledFunction`, which
 
 * swaps its VM for the profiled twin over the same Program and cells
-  (:func:`profiled_vm`: ``CyVM`` -> ``CyProfiledVM``, ``PyVM`` ->
+  (:func:`profiled_vm`: ``CyVM`` -> :class:`CallTimedCyVM`, a
+  ``CyProfiledVM``; ``PyVM`` -> :class:`CallTimedPyVM`, a
   ``ProfiledPyVM``), so an unprofiled Function runs the plain VM and pays
   nothing;
-* times each call (Function-level time: argument checks, the VM, results);
+* times each call and its parts, which add up to the call: the VM's entry
+  points (:class:`CallTimedCyVM`, :class:`CallTimedPyVM`: the profiled twins
+  plus a clock around ``__call__`` / ``fast_call``; inside them the VM's own
+  recorder times the dispatch loop), the release of the values the call
+  replaced (the previous values of updated shared variables and input
+  defaults: the profiled Function holds them through the call and frees them
+  on a clock of their own, instead of as ``Function.__call__`` returns,
+  where their cost would count as the Function's Python; freeing them is
+  where the allocator may give memory back to the OS, hundreds of us for a
+  training step), and the rest, the Function's own Python (argument checks,
+  output guards, update writes);
 * registers a :class:`~symarray.profiling.stats.FunctionProfile` with its
   :class:`~symarray.profiling.stats.ProfileStats`, holding the compile
   times the FunctionMaker measured.
@@ -37,7 +48,7 @@ from symarray.vm.pyvm import ProfiledPyVM, PyVM
 
 __all__ = ["resolve_profile", "ProfiledFunction", "profiled_vm",
            "profile_inner_programs", "part_thunks", "kernel_cache_counters",
-           "compile_stats"]
+           "compile_stats", "CallTimedCyVM", "CallTimedPyVM"]
 
 #: modules whose kernel-cache counters (cumulative: hits, misses, compile
 #: seconds...) the compile table reports per function: a ``cache_stats()``
@@ -117,18 +128,73 @@ def compile_stats(maker: FunctionMaker, vm: Any) -> CompileStats:
     return out
 
 
+class CallTimedCyVM(CyProfiledVM):
+    """The profiled VM a profiled Function calls: :class:`CyProfiledVM` plus
+    ``call_ns``, the nanoseconds spent in its entry points (inputs into the
+    cells, the run, outputs out, cells cleared after the call)."""
+
+    call_ns = 0
+
+    def __call__(self, input_values: Any) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return CyProfiledVM.__call__(self, input_values)
+        finally:
+            self.call_ns += time.perf_counter_ns() - start
+
+    def fast_call(self, args: tuple[Any, ...], check: bool) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return CyProfiledVM.fast_call(self, args, check)
+        finally:
+            self.call_ns += time.perf_counter_ns() - start
+
+    def fast_call1(self, args: tuple[Any, ...], check: bool) -> Any:
+        start = time.perf_counter_ns()
+        try:
+            return CyProfiledVM.fast_call1(self, args, check)
+        finally:
+            self.call_ns += time.perf_counter_ns() - start
+
+
+class CallTimedPyVM(ProfiledPyVM):
+    """:class:`CallTimedCyVM`'s twin for the Python VM."""
+
+    call_ns = 0
+
+    def __call__(self, input_values: Any) -> list[Any]:
+        start = time.perf_counter_ns()
+        try:
+            return ProfiledPyVM.__call__(self, input_values)
+        finally:
+            self.call_ns += time.perf_counter_ns() - start
+
+
 def profiled_vm(vm: Any, stats: ProfileStats, inner: bool = False) -> Any:
-    """The profiled twin of ``vm`` (same Program and cells); ``vm`` itself when
-    it is profiled already.  ``inner``: ``vm`` runs inside a node (one run per
-    step), so its trace ring holds ``stats.trace_inner_events`` events (when
-    ``stats.trace_calls`` is set) instead of ``trace_calls`` runs."""
-    if isinstance(vm, (CyProfiledVM, ProfiledPyVM)):
+    """The profiled twin of ``vm`` (same Program and cells).
+
+    A Function's VM (``inner`` false) becomes a call-timed twin
+    (:class:`CallTimedCyVM`, :class:`CallTimedPyVM`); ``vm`` itself when it
+    is one already.  ``inner``: ``vm`` runs inside a node (one run per step,
+    entered through the dispatch loop, not ``__call__``), so it becomes a
+    plain profiled twin whose trace ring holds ``stats.trace_inner_events``
+    events (when ``stats.trace_calls`` is set) instead of ``trace_calls``
+    runs; ``vm`` itself when it is profiled already.
+    """
+    if isinstance(vm, (CallTimedCyVM, CallTimedPyVM)):
         return vm
+    if isinstance(vm, (CyProfiledVM, ProfiledPyVM)):
+        if inner:
+            return vm
+        # profiled, but not timed at its entry points: a timed twin that
+        # keeps recording into the same recorder
+        timed = CallTimedCyVM if isinstance(vm, CyProfiledVM) else CallTimedPyVM
+        return timed(vm.program, vm.profile)
     cls: Any
     if isinstance(vm, CyVM):
-        clock, cls = "ticks", CyProfiledVM
+        clock, cls = "ticks", CyProfiledVM if inner else CallTimedCyVM
     elif isinstance(vm, PyVM):
-        clock, cls = "ns", ProfiledPyVM
+        clock, cls = "ns", ProfiledPyVM if inner else CallTimedPyVM
     else:
         raise TypeError(
             f"cannot profile a {type(vm).__name__}: the profiler runs CyVM and PyVM "
@@ -217,10 +283,20 @@ class ProfiledFunction(Function):
         ))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        fp = self._fprof
+        fp, vm = self._fprof, self.vm
+        # the values this call replaces, held so that freeing them is timed on
+        # its own (see the module docstring)
+        replaced = [c.value for c in self._update_containers]
+        replaced += [self._defaults[k] for k in self.maker.input_update_index]
+        vm_before = vm.call_ns
         start = time.perf_counter_ns()
         try:
             return Function.__call__(self, *args, **kwargs)
         finally:
+            returned = time.perf_counter_ns()
+            del replaced
+            end = time.perf_counter_ns()
             fp.calls += 1
-            fp.call_ns += time.perf_counter_ns() - start
+            fp.call_ns += end - start
+            fp.vm_call_ns += vm.call_ns - vm_before
+            fp.release_ns += end - returned

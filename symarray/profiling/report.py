@@ -5,7 +5,9 @@ columns (percentages of the time spent in nodes):
 
 1. totals: calls, time in Function calls, in the VM, in nodes, the VM's
    overhead (VM time minus node time) and the call overhead (Function time
-   minus VM time); one row per function when there are several;
+   minus VM time) with its parts (the VM's entry and exit, freeing the
+   values the calls replaced, the Function's Python); one row per function
+   when there are several;
 2. **Class**: per op class (``Elemwise``, ``Dot``...);
 3. **Ops**: per op (``exp``, ``Sum{axis=(0,)...}``...);
 4. **Apply nodes**: per node, with its backend (``c``, ``py``...); nodes
@@ -91,7 +93,10 @@ def _totals(functions: Sequence[FunctionStats]) -> list[str]:
     ]
     if calls:
         lines.append(f"  Call overhead (call - VM): {format_time(call_t - vm_t):>10}"
-                     f"{per(call_t - vm_t, calls)}  argument checks, results, Python")
+                     f"{per(call_t - vm_t, calls)}  {_pct(call_t - vm_t, call_t)} "
+                     "of call time" + (", of which:" if _call_parts(functions) else ""))
+        for label, t, what in _call_parts(functions):
+            lines.append(f"    {label:<24}{format_time(t):>10}{per(t, calls)}  {what}")
     executed = sum(sum(n.calls for n in f.nodes) for f in functions)
     n_nodes = sum(len(f.nodes) for f in functions)
     if runs:
@@ -101,6 +106,25 @@ def _totals(functions: Sequence[FunctionStats]) -> list[str]:
     compile_t = sum(f.compile.total for f in functions)
     lines.append(f"  Compile time:              {format_time(compile_t):>10}")
     return lines
+
+
+def _call_parts(functions: Sequence[FunctionStats]) -> list[tuple[str, float, str]]:
+    """The parts of the call overhead (label, seconds, what it is), which add
+    up to it; none when a called function did not measure them (a profile
+    saved by an older symarray)."""
+    called = [f for f in functions if f.calls]
+    if not called or any(f.vm_entry_time is None or f.function_time is None
+                         for f in called):
+        return []
+    return [
+        ("VM entry and exit:", sum(f.vm_entry_time or 0.0 for f in called),
+         "inputs into the cells, outputs out, cells cleared after the call"),
+        ("freeing replaced values:", sum(f.release_time or 0.0 for f in called),
+         "previous values of updated shared variables (the allocator may give "
+         "memory back to the OS here)"),
+        ("Function (Python):", sum(f.function_time or 0.0 for f in called),
+         "argument checks and conversion, output guards, update writes"),
+    ]
 
 
 def _functions_table(functions: Sequence[FunctionStats]) -> list[str]:

@@ -43,7 +43,9 @@ __all__ = [
 ]
 
 #: version of the JSON layout written by :meth:`ProfileStats.to_json`
-JSON_VERSION = 1
+#: (2: FunctionStats.vm_call_time and release_time; version 1 files load
+#: with them unknown)
+JSON_VERSION = 2
 
 
 # -- snapshots -------------------------------------------------------------------------
@@ -156,7 +158,9 @@ class FunctionStats:
     name: str
     linker: str = "?"
     allow_gc: bool = True
-    #: Function-level calls and seconds (argument checks, VM, outputs)
+    #: Function-level calls and seconds, as the caller sees them: the parts
+    #: :attr:`vm_call_time`, :attr:`release_time` and :attr:`function_time`
+    #: add up to it
     calls: int = 0
     call_time: float = 0.0
     #: VM runs and seconds from the first to the last instruction
@@ -165,6 +169,14 @@ class FunctionStats:
     failed_runs: int = 0
     #: seconds in FREE / JUMP_IF_FALSE instructions (a part of VM overhead)
     other_time: float = 0.0
+    #: seconds the calls spent in the VM's entry points: the run
+    #: (:attr:`vm_time`) plus :attr:`vm_entry_time` (None: not measured: an
+    #: inner program, or a profile written before symarray measured it)
+    vm_call_time: float | None = None
+    #: seconds the calls spent freeing the values they replaced (previous
+    #: values of updated shared variables and input defaults); where the
+    #: allocator gives memory back to the OS (None: not measured)
+    release_time: float | None = None
     nodes: list[NodeStats] = field(default_factory=list)
     compile: CompileStats = field(default_factory=CompileStats)
     memory: MemoryStats | None = None
@@ -182,8 +194,27 @@ class FunctionStats:
 
     @property
     def call_overhead(self) -> float:
-        """Function-call time outside the VM (argument checks, results)."""
+        """Function-call time outside the VM's run: :attr:`vm_entry_time` +
+        :attr:`release_time` + :attr:`function_time`."""
         return self.call_time - self.vm_time if self.calls else 0.0
+
+    @property
+    def vm_entry_time(self) -> float | None:
+        """Seconds in the VM's entry points around the run: inputs into the
+        cells, outputs out of them, cells cleared after the call (None: not
+        measured)."""
+        if self.vm_call_time is None:
+            return None
+        return self.vm_call_time - self.vm_time
+
+    @property
+    def function_time(self) -> float | None:
+        """Seconds in the Function's own Python: argument checks and
+        conversion, output copies and aliasing guards, update writes (None:
+        not measured)."""
+        if self.vm_call_time is None or self.release_time is None:
+            return None
+        return self.call_time - self.vm_call_time - self.release_time
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -216,10 +247,11 @@ class FunctionProfile:
     """The live profile of one compiled function (see module docstring).
 
     ``recorder`` is the VM's :class:`~symarray.vm._cvm.CyProfile`, ``program``
-    the VM's Program; ``calls``/``call_ns`` are counted by the profiled
-    Function; ``inner`` maps a node index to the live profiles of the
-    programs run inside that node; ``parts`` maps a node index to its thunk
-    when the thunk times the parts of its calls (``profile_parts()``).
+    the VM's Program; ``calls``/``call_ns`` (and its parts ``vm_call_ns``,
+    ``release_ns``) are counted by the profiled Function; ``inner`` maps a
+    node index to the live profiles of the programs run inside that node;
+    ``parts`` maps a node index to its thunk when the thunk times the parts
+    of its calls (``profile_parts()``).
     """
 
     name: str
@@ -229,6 +261,9 @@ class FunctionProfile:
     compile: CompileStats
     calls: int = 0
     call_ns: int = 0
+    #: of ``call_ns``: in the VM's entry points; freeing the replaced values
+    vm_call_ns: int = 0
+    release_ns: int = 0
     inner: dict[int, list[FunctionProfile]] = field(default_factory=dict)
     parts: dict[int, Any] = field(default_factory=dict)
     #: the compiled FunctionGraph and its schedule (for the memory planner)
@@ -243,7 +278,7 @@ class FunctionProfile:
         return snapshot(self, clock)
 
     def reset(self) -> None:
-        self.calls = self.call_ns = 0
+        self.calls = self.call_ns = self.vm_call_ns = self.release_ns = 0
         self.recorder.reset()
         for kids in self.inner.values():
             for kid in kids:

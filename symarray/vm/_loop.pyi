@@ -2,8 +2,6 @@
 
 from typing import Any
 
-import numpy as np
-
 from symarray.vm._cvm import CyThunk, CyVM
 
 #: inner-input kinds of a LoopLayout: seq, state, shared, nonseq
@@ -11,7 +9,8 @@ IN_KINDS: dict[str, int]
 #: inner-output kinds of a LoopLayout: state, nit, shared, cond
 OUT_KINDS: dict[str, int]
 #: (name, what it covers) of each part of a profiled loop call: loop setup,
-#: inner program, between steps, loop finish, perform fallback
+#: inner program, between steps, loop finish, perform fallback (defined in
+#: symarray.vm._loop_profile)
 LOOP_PARTS: tuple[tuple[str, str], ...]
 #: default of the most bytes of buffers a loop thunk keeps between calls
 BUFFER_CACHE_BYTES: int
@@ -50,8 +49,3 @@ class CyLoopThunk(CyThunk):
         """Forget the part timings recorded so far."""
     def clear_buffer_cache(self) -> None:
         """Drop the buffers kept for reuse by the next call."""
-
-def rebind_view(base: np.ndarray, row: int) -> tuple[np.ndarray, tuple[Any, ...]]:
-    """Test helper: a view of ``base[0]`` rebound to ``base[row]``, and the
-    cell cache (typenum, ndim, shape, strides) after rebinding."""
-    ...

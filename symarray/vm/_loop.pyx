@@ -48,26 +48,26 @@ When a step's output does not fit its row (a shape or dtype that changed
 between steps), the call is restarted with ``perform`` (the inputs are
 never written, so this is safe); ``fallbacks`` counts such calls.
 
+The C helpers that hold no loop state (rebinding a view to a row, copying
+into a row, reading the until and n_steps cells, C arrays) are in
+:mod:`symarray.vm._loop_rows`.
+
 Profiling (:meth:`CyLoopThunk.profile_inner`, called by
-:mod:`symarray.profiling`): the inner VM becomes its profiled twin, each
-step is one run of its :class:`~symarray.vm._cvm.CyProfile` (so inner
-calls count steps and the trace ring keeps the last steps), and the
-thunk times its own parts of each call with the same clock
-(:data:`LOOP_PARTS`: setup, the inner program, the work between steps,
-finish, perform fallbacks).  Unprofiled, the loop takes no clock reading.
+:mod:`symarray.profiling`): the inner VM becomes its profiled twin and the
+thunk gets a :class:`~symarray.vm._loop_profile.CyLoopProfile`, which
+counts each step as one run of the twin's recorder and times the parts of
+each call (:data:`LOOP_PARTS`).  Unprofiled, the loop takes no clock
+reading.
 """
 
 cimport numpy as cnp
-from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.mem cimport PyMem_Free
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from libc.string cimport memcpy, memset
-
 from libc.stdint cimport int64_t
 
 from symarray.vm._cvm cimport (
     CCell,
-    CyProfile,
     CyProfiledVM,
     CyPyThunk,
     CyStorage,
@@ -75,19 +75,25 @@ from symarray.vm._cvm cimport (
     CyVM,
     cell_set,
 )
+from symarray.vm._loop_profile cimport CyLoopProfile
+from symarray.vm._loop_rows cimport (
+    MAXD,
+    alloc_zeroed,
+    cell_truth,
+    copy_contig,
+    int_array,
+    last_rows,
+    read_n_steps,
+    rebind,
+    ssize_array,
+    stale_refs,
+)
 
 import numpy as np
 
+from symarray.vm._loop_profile import LOOP_PARTS  # noqa: F401 (re-exported)
+
 cnp.import_array()
-
-cdef extern from "_ticks.h":  # the profiling clock (the same as _cvm's)
-    long long symarray_ticks() noexcept nogil
-
-cdef extern from "numpy/ndarraytypes.h":
-    # NumPy's array struct: only the data pointer is written; base is read
-    ctypedef struct PyArrayObject_fields:
-        char* data
-        PyObject* base
 
 cdef extern from "Python.h":
     # the reference count of a borrowed pointer (no temporary reference)
@@ -124,9 +130,6 @@ cdef enum:
     OUT_SHARED = 2        # the next row of a shared variable's double buffer
     OUT_COND = 3          # the until condition
 
-cdef enum:
-    MAXD = cnp.NPY_MAXDIMS
-
 # _loop's results besides -1 (an exception)
 cdef enum:
     LOOP_DONE = 0
@@ -138,99 +141,6 @@ IN_KINDS = {"seq": IN_SEQ, "state": IN_STATE, "shared": IN_SHARED,
 #: names of the inner-output kinds, for LoopLayout
 OUT_KINDS = {"state": OUT_STATE, "nit": OUT_NIT, "shared": OUT_SHARED,
              "cond": OUT_COND}
-
-# the parts of a call a profiled loop times (LOOP_PARTS)
-cdef enum:
-    PART_SETUP = 0        # checks, buffers, views, initial states copied in
-    PART_INNER = 1        # the inner program's runs (one per step)
-    PART_BETWEEN = 2      # rebinding pointers, copying outputs, the until test
-    PART_FINISH = 3       # traces to the outer cells, inner cells emptied
-    PART_FALLBACK = 4     # calls handed to perform
-    N_PARTS = 5
-
-#: what each part of a profiled loop call is (``CyLoopThunk.profile_parts``)
-LOOP_PARTS = (
-    ("loop setup", "checks, buffer allocation, views, initial states copied in"),
-    ("inner program", "the step's nodes (one inner program run per step)"),
-    ("between steps", "rebinding cell pointers, copying outputs not written in "
-                      "place, the until test"),
-    ("loop finish", "traces handed to the outer cells, inner cells emptied"),
-    ("perform fallback", "calls the loop handed to the op's perform"),
-)
-
-
-cdef inline void _rebind(CCell* c, char* ptr) noexcept:
-    """Point the view array held by ``c`` (and ``c``'s cached pointer) at
-    ``ptr``: same shape, strides and dtype, other memory."""
-    (<PyArrayObject_fields*>c.obj).data = ptr
-    if c.typenum >= 0:
-        c.data = ptr
-
-
-cdef int _copy_contig(char* dst, CCell* src, Py_ssize_t itemsize) noexcept nogil:
-    """Copy the array of ``src`` into C-contiguous memory at ``dst``."""
-    cdef cnp.npy_intp idx[MAXD]
-    cdef int nd = src.ndim
-    cdef int last = nd - 1
-    cdef int d
-    cdef cnp.npy_intp _k, n
-    cdef char* p
-    if src.size == 0:
-        return 0
-    if nd == 0 or (src.flags & cnp.NPY_ARRAY_C_CONTIGUOUS):
-        memcpy(dst, src.data, src.size * itemsize)
-        return 0
-    for d in range(nd):
-        idx[d] = 0
-    n = src.shape[last]
-    while True:
-        p = src.data
-        for d in range(last):
-            p += idx[d] * src.strides[d]
-        if src.strides[last] == itemsize:
-            memcpy(dst, p, n * itemsize)
-            dst += n * itemsize
-        else:
-            for _k in range(n):
-                memcpy(dst, p, itemsize)
-                dst += itemsize
-                p += src.strides[last]
-        d = last - 1
-        while d >= 0:
-            idx[d] += 1
-            if idx[d] < src.shape[d]:
-                break
-            idx[d] = 0
-            d -= 1
-        if d < 0:
-            return 0
-
-
-cdef int _truth(CCell* c) except -1:
-    """Truth of the until condition's cell (a 0-d array or a scalar)."""
-    if c.obj == NULL:
-        raise RuntimeError("scan: the until condition's cell is empty")
-    if c.typenum >= 0 and c.size == 1:
-        if c.typenum == cnp.NPY_BOOL or c.typenum == cnp.NPY_INT8 or (
-                c.typenum == cnp.NPY_UINT8):
-            return (<char*>c.data)[0] != 0
-        if c.typenum == cnp.NPY_INT64 or c.typenum == cnp.NPY_UINT64:
-            return (<long long*>c.data)[0] != 0
-        if c.typenum == cnp.NPY_INT32 or c.typenum == cnp.NPY_UINT32:
-            return (<int*>c.data)[0] != 0
-        if c.typenum == cnp.NPY_FLOAT64:
-            return (<double*>c.data)[0] != 0
-    return bool(<object>c.obj)
-
-
-cdef int _read_n_steps(CCell* c, Py_ssize_t* out) except -1:
-    if c.obj == NULL:
-        raise RuntimeError("scan: the n_steps cell is empty")
-    if c.typenum == cnp.NPY_INT64 and c.size == 1:
-        out[0] = <Py_ssize_t>(<long long*>c.data)[0]
-    else:
-        out[0] = int(<object>c.obj)
-    return 0
 
 
 cdef class CyLoopThunk(CyThunk):
@@ -324,16 +234,8 @@ cdef class CyLoopThunk(CyThunk):
     cdef readonly Py_ssize_t last_n_run
     # calls that ran perform instead of the C loop
     cdef readonly Py_ssize_t fallbacks
-    # PROFILING: the inner VM's recorder (None: not profiled, no clock
-    # readings); per part (LOOP_PARTS): calls and ticks (int64 ndarrays)
-    cdef CyProfile prof
-    cdef object part_calls
-    cdef object part_ticks
-    cdef int64_t* c_part_calls
-    cdef int64_t* c_part_ticks
-    # per profiled call: ticks at its start, after setup (0: not reached),
-    # after the last step (0: not reached); ticks in inner runs so far
-    cdef int64_t _t_start, _t_setup, _t_steps, _t_inner
+    # PROFILING: the part timer (None: not profiled, no clock readings)
+    cdef CyLoopProfile prof
 
     def __cinit__(self, *args, **kwargs):
         self.in_kind = NULL
@@ -443,19 +345,19 @@ cdef class CyLoopThunk(CyThunk):
                 f"CyLoopThunk: the layout describes {len(layout.in_kind)} inner "
                 f"inputs and {len(layout.out_kind)} inner outputs; the inner "
                 f"program has {self.n_in} and {self.n_out}")
-        self.in_kind = _ints(layout.in_kind)
-        self.in_idx = _ints(layout.in_index)
-        self.in_off = _ssizes(layout.in_offset)
-        self.in_cell = <CCell**>_alloc(self.n_in * sizeof(CCell*))
-        self.in_view = <PyObject**>_alloc(self.n_in * sizeof(PyObject*))
-        self.out_kind = _ints(layout.out_kind)
-        self.out_idx = _ints(layout.out_index)
-        self.out_direct = <unsigned char*>_alloc(self.n_out)
-        self.out_cell = <CCell**>_alloc(self.n_out * sizeof(CCell*))
-        self.out_view = <PyObject**>_alloc(self.n_out * sizeof(PyObject*))
-        self.out_rowshape = <cnp.npy_intp**>_alloc(self.n_out * sizeof(void*))
-        self.out_typenum = _ints(layout.out_typenum)
-        self.out_ndim = _ints(layout.out_ndim)
+        self.in_kind = int_array(layout.in_kind)
+        self.in_idx = int_array(layout.in_index)
+        self.in_off = ssize_array(layout.in_offset)
+        self.in_cell = <CCell**>alloc_zeroed(self.n_in * sizeof(CCell*))
+        self.in_view = <PyObject**>alloc_zeroed(self.n_in * sizeof(PyObject*))
+        self.out_kind = int_array(layout.out_kind)
+        self.out_idx = int_array(layout.out_index)
+        self.out_direct = <unsigned char*>alloc_zeroed(self.n_out)
+        self.out_cell = <CCell**>alloc_zeroed(self.n_out * sizeof(CCell*))
+        self.out_view = <PyObject**>alloc_zeroed(self.n_out * sizeof(PyObject*))
+        self.out_rowshape = <cnp.npy_intp**>alloc_zeroed(self.n_out * sizeof(void*))
+        self.out_typenum = int_array(layout.out_typenum)
+        self.out_ndim = int_array(layout.out_ndim)
         cells = self.inner.cells
         for j in range(self.n_in):
             self.in_cell[j] = &cells[<Py_ssize_t>program.input_cells[j]]
@@ -464,30 +366,30 @@ cdef class CyLoopThunk(CyThunk):
             self.out_cell[j] = &cells[<Py_ssize_t>program.output_cells[j]]
             self.out_direct[j] = bool(layout.out_direct[j])
             self.out_view[j] = NULL
-        self.seq_span = _ssizes(layout.seq_span)
-        self.seq_typenum = _ints(layout.seq_typenum)
-        self.seq_ndim = _ints(layout.seq_ndim)
-        self.state_lag = _ssizes(layout.state_lag)
-        self.state_typenum = _ints(layout.state_typenum)
-        self.state_ndim = _ints(layout.state_ndim)
-        self.shared_typenum = _ints(layout.shared_typenum)
-        self.shared_ndim = _ints(layout.shared_ndim)
+        self.seq_span = ssize_array(layout.seq_span)
+        self.seq_typenum = int_array(layout.seq_typenum)
+        self.seq_ndim = int_array(layout.seq_ndim)
+        self.state_lag = ssize_array(layout.state_lag)
+        self.state_typenum = int_array(layout.state_typenum)
+        self.state_ndim = int_array(layout.state_ndim)
+        self.shared_typenum = int_array(layout.shared_typenum)
+        self.shared_ndim = int_array(layout.shared_ndim)
         keep = tuple(getattr(layout, "keep_last", ()) or (0,) * (self.n_states
                                                                  + self.n_nit))
-        self.state_keep = _ssizes(keep[:self.n_states])
-        self.nit_keep = _ssizes(keep[self.n_states:])
-        self.state_rows = _ssizes([0] * self.n_states)
-        self.nit_rows = _ssizes([0] * self.n_nit)
-        self.seq_data = <char**>_alloc(self.n_seqs * sizeof(char*))
-        self.seq_stride = <Py_ssize_t*>_alloc(self.n_seqs * sizeof(Py_ssize_t))
-        self.state_data = <char**>_alloc(self.n_states * sizeof(char*))
-        self.state_stride = <Py_ssize_t*>_alloc(self.n_states * sizeof(Py_ssize_t))
-        self.nit_data = <char**>_alloc(self.n_nit * sizeof(char*))
-        self.nit_stride = <Py_ssize_t*>_alloc(self.n_nit * sizeof(Py_ssize_t))
-        self.shared_data = <char**>_alloc(self.n_shared * sizeof(char*))
-        self.shared_stride = <Py_ssize_t*>_alloc(self.n_shared * sizeof(Py_ssize_t))
+        self.state_keep = ssize_array(keep[:self.n_states])
+        self.nit_keep = ssize_array(keep[self.n_states:])
+        self.state_rows = ssize_array([0] * self.n_states)
+        self.nit_rows = ssize_array([0] * self.n_nit)
+        self.seq_data = <char**>alloc_zeroed(self.n_seqs * sizeof(char*))
+        self.seq_stride = <Py_ssize_t*>alloc_zeroed(self.n_seqs * sizeof(Py_ssize_t))
+        self.state_data = <char**>alloc_zeroed(self.n_states * sizeof(char*))
+        self.state_stride = <Py_ssize_t*>alloc_zeroed(self.n_states * sizeof(Py_ssize_t))
+        self.nit_data = <char**>alloc_zeroed(self.n_nit * sizeof(char*))
+        self.nit_stride = <Py_ssize_t*>alloc_zeroed(self.n_nit * sizeof(Py_ssize_t))
+        self.shared_data = <char**>alloc_zeroed(self.n_shared * sizeof(char*))
+        self.shared_stride = <Py_ssize_t*>alloc_zeroed(self.n_shared * sizeof(Py_ssize_t))
         self.n_cache = self.n_states + self.n_shared + self.n_nit
-        self.cache = <PyObject**>_alloc(self.n_cache * sizeof(PyObject*))
+        self.cache = <PyObject**>alloc_zeroed(self.n_cache * sizeof(PyObject*))
         # perform thunks of any label (py, numpy): each is a Python call
         self.n_py_thunks = sum(1 for t in program.thunks
                                if isinstance(t, CyPyThunk)
@@ -515,12 +417,11 @@ cdef class CyLoopThunk(CyThunk):
                              "inner program's cells")
         self.vm = <CyVM>twin
         if isinstance(twin, CyProfiledVM):
-            self.prof = (<CyProfiledVM>twin).profile
-            if self.part_calls is None:
-                self.part_calls = np.zeros(N_PARTS, dtype=np.int64)
-                self.part_ticks = np.zeros(N_PARTS, dtype=np.int64)
-                self.c_part_calls = <int64_t*>cnp.PyArray_DATA(self.part_calls)
-                self.c_part_ticks = <int64_t*>cnp.PyArray_DATA(self.part_ticks)
+            recorder = (<CyProfiledVM>twin).profile
+            if self.prof is None:
+                self.prof = CyLoopProfile(recorder)
+            else:  # keep the parts timed so far
+                self.prof.recorder = recorder
         return [twin]
 
     def profile_parts(self):
@@ -529,80 +430,32 @@ cdef class CyLoopThunk(CyThunk):
         of the profiling clock (``symarray.vm._cvm.ns_per_tick`` converts);
         empty when the thunk is not profiled.  ``calls`` counts calls, but
         steps for the inner program."""
-        if self.part_calls is None:
-            return []
-        calls = self.part_calls.tolist()
-        ticks = self.part_ticks.tolist()
-        return [(LOOP_PARTS[i][0], calls[i], ticks[i]) for i in range(N_PARTS)]
+        return [] if self.prof is None else self.prof.parts()
 
     def reset_profile_parts(self):
         """Forget the part timings recorded so far."""
-        if self.part_calls is not None:
-            self.part_calls[:] = 0
-            self.part_ticks[:] = 0
+        if self.prof is not None:
+            self.prof.reset()
 
     cdef int run(self) except -1:
         cdef int r
-        if self.prof is not None:
-            return self._run_profiled()
+        cdef CyLoopProfile prof = self.prof
+        cdef int64_t end = 0
+        if prof is not None:
+            prof.begin_call()
         try:
             r = self._loop()
         finally:
             self._end_call()
-        if r == LOOP_DECLINE:
-            self.fallbacks += 1
-            self.fallback.run()
-        return 0
-
-    cdef int _run_profiled(self) except -1:
-        """``run`` with the parts of the call timed (see LOOP_PARTS)."""
-        cdef int r = LOOP_DONE
-        cdef int64_t end, setup_end, steps_end
-        self._t_start = symarray_ticks()
-        self._t_setup = self._t_steps = self._t_inner = 0
-        try:
-            r = self._loop()
-        finally:
-            self._end_call()
-            end = symarray_ticks()
-            setup_end = self._t_setup if self._t_setup else end
-            steps_end = self._t_steps if self._t_steps else end
-            self.c_part_calls[PART_SETUP] += 1
-            self.c_part_ticks[PART_SETUP] += setup_end - self._t_start
-            self.c_part_ticks[PART_INNER] += self._t_inner
-            if self._t_setup:
-                self.c_part_calls[PART_BETWEEN] += 1
-                self.c_part_ticks[PART_BETWEEN] += (steps_end - setup_end
-                                                    - self._t_inner)
-            if self._t_steps:
-                self.c_part_calls[PART_FINISH] += 1
-                self.c_part_ticks[PART_FINISH] += end - steps_end
+            if prof is not None:
+                end = prof.end_call()
         if r == LOOP_DECLINE:
             self.fallbacks += 1
             try:
                 self.fallback.run()
             finally:
-                self.c_part_calls[PART_FALLBACK] += 1
-                self.c_part_ticks[PART_FALLBACK] += symarray_ticks() - end
-        return 0
-
-    cdef int _step_profiled(self) except -1:
-        """One run of the (profiled) inner VM, counted as one run of its
-        recorder: its time, and its trace row when tracing."""
-        cdef CyProfile p = self.prof
-        cdef int64_t start = symarray_ticks()
-        cdef int64_t end
-        cdef bint failed = True
-        p.begin_run(start)
-        try:
-            self.vm.dispatch()
-            failed = False
-        finally:
-            end = symarray_ticks()
-            p.run_ticks += end - start
-            p.end_run(end, failed)
-            self._t_inner += end - start
-            self.c_part_calls[PART_INNER] += 1
+                if prof is not None:
+                    prof.fallback_done(end)
         return 0
 
     cdef void _end_call(self) noexcept:
@@ -622,7 +475,7 @@ cdef class CyLoopThunk(CyThunk):
         cdef Py_ssize_t n_steps, t, n_run
         cdef CCell* cond = NULL
         cdef int r
-        _read_n_steps(self.ins[0], &n_steps)
+        read_n_steps(self.ins[0], &n_steps)
         if n_steps <= 0:
             return LOOP_DECLINE  # perform: zero steps (nit_sot shapes) or errors
         if self._setup(n_steps) == LOOP_DECLINE:
@@ -632,18 +485,18 @@ cdef class CyLoopThunk(CyThunk):
         n_run = n_steps
         self.vm.pc = -1  # no inner node failed (dispatch leaves -1 at HALT)
         if self.prof is not None:
-            self._t_setup = symarray_ticks()
+            self.prof.setup_done()
         try:
             for t in range(n_steps):
                 self._point(t)
                 if self.prof is None:
                     self.vm.dispatch()
                 else:
-                    self._step_profiled()
+                    self.prof.step(self.vm)
                 r = self._collect(t, n_steps)
                 if r != LOOP_DONE:
                     return r
-                if cond != NULL and _truth(cond):
+                if cond != NULL and cell_truth(cond):
                     n_run = t + 1
                     break
         except BaseException as err:
@@ -651,7 +504,7 @@ cdef class CyLoopThunk(CyThunk):
             raise
         self.last_n_run = n_run
         if self.prof is not None:
-            self._t_steps = symarray_ticks()
+            self.prof.steps_done()
         self._finish(n_run, n_steps)
         return LOOP_DONE
 
@@ -751,9 +604,9 @@ cdef class CyLoopThunk(CyThunk):
         of it that only cells hold: last call's traces and views of them, in
         no-GC mode): then writing into it changes no live value."""
         cdef dict views = {}  # address of a view of buf -> cells holding it
-        cdef Py_ssize_t direct = _stale_refs(self.storage, buf, views)
+        cdef Py_ssize_t direct = stale_refs(self.storage, buf, views)
         if self.inner is not self.storage:
-            direct += _stale_refs(self.inner, buf, views)
+            direct += stale_refs(self.inner, buf, views)
         for address, n in views.items():
             if _refcnt(<PyObject*><Py_ssize_t>address) != n:
                 return False  # a live reference to a view
@@ -843,14 +696,14 @@ cdef class CyLoopThunk(CyThunk):
             c = self.in_cell[j]
             if c.obj != self.in_view[j]:
                 cell_set(c, <object>self.in_view[j])
-            _rebind(c, ptr)
+            rebind(c, ptr)
         for j in range(self.n_out):
             if self.out_view[j] == NULL:
                 continue
             c = self.out_cell[j]
             if c.obj != self.out_view[j]:
                 cell_set(c, <object>self.out_view[j])
-            _rebind(c, self._target(j, t))
+            rebind(c, self._target(j, t))
         return 0
 
     cdef int _collect(self, Py_ssize_t t, Py_ssize_t n_steps) except -1:
@@ -876,7 +729,7 @@ cdef class CyLoopThunk(CyThunk):
             for d in range(c.ndim):
                 if c.shape[d] != self.out_rowshape[j][d]:
                     return LOOP_DECLINE
-            _copy_contig(dst, c, cnp.PyArray_ITEMSIZE(<cnp.ndarray>c.obj))
+            copy_contig(dst, c, cnp.PyArray_ITEMSIZE(<cnp.ndarray>c.obj))
         return LOOP_DONE
 
     cdef int _alloc_nit(self, int j, Py_ssize_t n_steps) except -1:
@@ -916,7 +769,7 @@ cdef class CyLoopThunk(CyThunk):
         for i in range(self.n_states):
             lag = self.state_lag[i]
             if self.state_keep[i] > 0:  # REWRITES: the last K rows, in order
-                cell_set(self.outs[k], _last_rows(buffers[i], lag, n_run,
+                cell_set(self.outs[k], last_rows(buffers[i], lag, n_run,
                                                   self.state_keep[i]))
             else:
                 cell_set(self.outs[k], buffers[i][lag:lag + n_run])
@@ -924,7 +777,7 @@ cdef class CyLoopThunk(CyThunk):
         for i in range(self.n_nit):
             buf = buffers[self.n_states + self.n_shared + i]
             if self.nit_keep[i] > 0:
-                cell_set(self.outs[k], _last_rows(buf, 0, n_run, self.nit_keep[i]))
+                cell_set(self.outs[k], last_rows(buf, 0, n_run, self.nit_keep[i]))
             else:
                 cell_set(self.outs[k], buf if n_run == n_steps else buf[:n_run])
             k += 1
@@ -936,72 +789,3 @@ cdef class CyLoopThunk(CyThunk):
     def __repr__(self):
         return (f"<CyLoopThunk [c] {self.node}: {len(self.vm.program.nodes)} inner "
                 f"nodes, {self.n_py_thunks} on perform>")
-
-
-def _last_rows(buf, Py_ssize_t lag, Py_ssize_t n_run, Py_ssize_t keep):
-    """Steps ``max(0, n_run - keep) .. n_run - 1`` of a buffer holding step
-    ``s`` in row ``(lag + s) % len(buf)`` (REWRITES: last-k traces): a view
-    when they are in order, else a copy."""
-    cdef Py_ssize_t rows = buf.shape[0]
-    cdef Py_ssize_t start = max(0, n_run - keep)
-    if lag + n_run <= rows:
-        return buf[lag + start:lag + n_run]
-    return buf.take([(lag + s) % rows for s in range(start, n_run)], axis=0)
-
-
-cdef Py_ssize_t _stale_refs(CyStorage storage, PyObject* buf,
-                            dict views) except -1:
-    """Cells of ``storage`` holding ``buf`` (returned) or an array view of it
-    (counted in ``views``, by the view's address).  A value the current
-    call computed from a live view of ``buf`` holds references that are
-    not all in cells, so :meth:`CyLoopThunk._only_ours` fails."""
-    cdef Py_ssize_t k, n = 0
-    cdef PyObject* o
-    if storage is None:
-        return 0
-    for k in range(storage.n):
-        o = storage.cells[k].obj
-        if o == buf:
-            n += 1
-        elif (o != NULL and storage.cells[k].typenum >= 0
-              and (<PyArrayObject_fields*>o).base == buf):
-            address = <Py_ssize_t>o
-            views[address] = views.get(address, 0) + 1
-    return n
-
-
-cdef void* _alloc(size_t n) except NULL:
-    cdef void* p = PyMem_Malloc(n if n > 0 else 1)
-    if p == NULL:
-        raise MemoryError()
-    memset(p, 0, n if n > 0 else 1)
-    return p
-
-
-cdef int* _ints(values) except NULL:
-    cdef Py_ssize_t k
-    values = list(values)
-    cdef int* p = <int*>_alloc(len(values) * sizeof(int))
-    for k in range(len(values)):
-        p[k] = values[k]
-    return p
-
-
-cdef Py_ssize_t* _ssizes(values) except NULL:
-    cdef Py_ssize_t k
-    values = list(values)
-    cdef Py_ssize_t* p = <Py_ssize_t*>_alloc(len(values) * sizeof(Py_ssize_t))
-    for k in range(len(values)):
-        p[k] = values[k]
-    return p
-
-
-def rebind_view(cnp.ndarray base not None, Py_ssize_t row):
-    """Test helper: a view of ``base[0]`` whose data pointer was then rebound
-    to ``base[row]`` (what the loop does to its inner cells each step)."""
-    cdef CyStorage s = CyStorage(1)
-    view = base[0, ...]
-    s[0] = view
-    _rebind(&s.cells[0], <char*>cnp.PyArray_DATA(base) + row * base.strides[0])
-    cached = s.cached(0)
-    return view, cached

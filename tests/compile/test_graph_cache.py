@@ -271,3 +271,65 @@ def test_structural_key_ignores_names_and_identity():
     assert k1[0] != k3[0]
     assert k1[1][0] is fg1.inputs[0]  # the inputs, then each node's outputs
     assert len(k1[1]) == 1 + len(fg1.apply_nodes)
+
+
+# -- which config flags are in the key ---------------------------------------------
+#: a valid value other than the current one, for flags whose kind alone does
+#: not give one
+_OTHER_TEXT = {"linker": "vm", "device": "cuda", "optimizer_including": "fusion",
+               "optimizer_excluding": "fusion", "optimizer_requiring": "fusion",
+               "c_compiler": "other-cc", "base_compiledir": "/tmp/symarray-other"}
+
+
+def _other_value(flag):
+    value = getattr(config, flag.name)
+    param = flag.param
+    if flag.name in _OTHER_TEXT:
+        return _OTHER_TEXT[flag.name]
+    if isinstance(param, config.BoolParam):
+        return not value
+    if isinstance(param, config.EnumParam):
+        return next(c for c in param.choices if c != value)
+    if isinstance(param, (config.IntParam, config.FloatParam)):
+        return value + 1
+    raise AssertionError(f"give flag {flag.name!r} a value in _OTHER_TEXT")
+
+
+def test_every_flag_says_whether_it_changes_the_rewritten_graph():
+    # a new flag must be classified (affects_graph=True or False in config.py)
+    kinds = {f.name: f.affects_graph for f in config.flags()}
+    assert [n for n, k in kinds.items() if k is not True and k is not False] == []
+    keyed = set(graph_cache.key_flags())
+    assert keyed == {f.name for f in config.flags() if f.affects_graph}
+    # read while rewriting / by ops made while rewriting
+    assert {"floatX", "check_rewrites", "compute_test_value"} <= keyed
+    # the Mode (its query is in the key), linking, thunks, calls, reports
+    assert not keyed & {"linker", "mode", "optimizer", "allow_gc", "memory_plan",
+                        "kernel_threads", "c_codegen", "c_compiler",
+                        "c_codegen_dump_source", "print_thunk_backends", "profile",
+                        "profile_memory", "profile_optimizer", "graph_cache"}
+
+
+@pytest.mark.parametrize("name", [f.name for f in config.flags()
+                                  if f.name != "graph_cache"])
+def test_a_flag_changes_the_key_exactly_when_it_changes_the_graph(name, monkeypatch):
+    from symarray.profiling import stats as profile_stats
+
+    monkeypatch.setattr(profile_stats, "_ATEXIT", [])  # config.profile: no summary
+    flag = next(f for f in config.flags() if f.name == name)
+    x = T.dvector("x")
+    sa.function([x], T.exp(x) * 2.0, mode=FAST_RUN)
+    with config.change_flags({name: _other_value(flag)}):
+        g = sa.function([x], T.exp(x) * 2.0, mode=FAST_RUN)
+    assert graph_cache.stats().hits == (0 if flag.affects_graph else 1)
+    np.testing.assert_allclose(g(np.zeros(2)), [2.0, 2.0])
+
+
+def test_link_time_flags_apply_to_a_hit(capsys):
+    x = T.dvector("x")
+    f = sa.function([x], T.exp(x) + 1.0, mode=Mode(linker="cvm"))
+    with config.change_flags(allow_gc=False, print_thunk_backends=True):
+        g = sa.function([x], T.exp(x) + 1.0, mode=Mode(linker="cvm"))
+    assert g.maker.fgraph.graph_cache_hit
+    assert f.vm.allow_gc and not g.vm.allow_gc
+    assert "thunk backends:" in capsys.readouterr().out

@@ -8,7 +8,9 @@ no trace: no ProfileStats and the plain VM class.
 
 from __future__ import annotations
 
+import re
 import sys
+import time
 import types
 
 import numpy as np
@@ -22,14 +24,20 @@ from symarray.graph.basic import Apply, Op
 from symarray.ifelse import ifelse
 from symarray.profiling import ProfileStats, attach
 from symarray.profiling import stats as stats_module
-from symarray.profiling.attach import ProfiledFunction, profiled_vm, resolve_profile
+from symarray.profiling.attach import (
+    CallTimedCyVM,
+    CallTimedPyVM,
+    ProfiledFunction,
+    profiled_vm,
+    resolve_profile,
+)
 from symarray.vm import CyPyThunk, CyVM, PyVM
 from symarray.vm._cvm import CyProfile, CyProfiledVM
 from symarray.vm.pyvm import ProfiledPyVM
 
 LINKERS = ["py", "vm", "cvm", "cvm_nogc"]
-PROFILED_VM = {"py": ProfiledPyVM, "vm": ProfiledPyVM, "cvm": CyProfiledVM,
-               "cvm_nogc": CyProfiledVM}
+PROFILED_VM = {"py": CallTimedPyVM, "vm": CallTimedPyVM, "cvm": CallTimedCyVM,
+               "cvm_nogc": CallTimedCyVM}
 
 
 def chain(linker, profile=True):
@@ -57,6 +65,100 @@ def test_numbers_add_up(linker):
     assert {n.backend for n in fs.nodes} <= {"c", "py", "numpy"}
     if linker == "py":
         assert {n.backend for n in fs.nodes} == {"py"}
+
+
+class _Sleep(Op):
+    """x + 1 after sleeping ``seconds``: a node with a known, large share."""
+
+    __props__ = ("seconds",)
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def make_node(self, x):
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        time.sleep(self.seconds)
+        output_storage[0][0] = inputs[0] + 1.0
+
+
+class _SlowToFree(np.ndarray):
+    """An array whose release takes ``SECONDS`` (what a large array's free
+    costs when the allocator hands memory back to the OS)."""
+
+    SECONDS = 0.02
+
+    def __del__(self):
+        time.sleep(self.SECONDS)
+
+
+def _call_parts(fs):
+    return fs.vm_time, fs.vm_entry_time, fs.release_time, fs.function_time
+
+
+@pytest.mark.parametrize("linker", LINKERS)
+def test_call_time_is_the_vm_run_plus_parts_that_add_up(linker):
+    # a function whose node sleeps: the call time is nearly all VM time, and
+    # the rest is split into parts that add up to it
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(3), name="s")
+    f = theano.function([x], _Sleep(0.01)(x).sum(), updates=[(s, s + x)],
+                        mode=theano.Mode(linker=linker), profile=True)
+    for _ in range(3):
+        f(np.ones(3))
+    (fs,) = f.profile.functions
+    run, entry, release, python = _call_parts(fs)
+    assert fs.calls == 3 and fs.node_time >= 0.03
+    assert fs.vm_time <= fs.vm_call_time <= fs.call_time
+    assert min(entry, release, python) >= 0.0
+    assert run + entry + release + python == pytest.approx(fs.call_time, rel=1e-9)
+    assert fs.call_overhead == pytest.approx(entry + release + python, rel=1e-9)
+    assert fs.call_overhead < 0.5 * fs.call_time  # 3 x 10 ms of sleep vs us
+
+
+@pytest.mark.parametrize("linker", ["py", "cvm", "cvm_nogc"])
+def test_freeing_replaced_shared_values_is_its_own_part(linker):
+    # freeing the old value of an updated shared variable happens after the
+    # VM returns; it is reported as such, not as the Function's Python
+    x = T.dvector("x")
+    s = theano.shared(np.zeros(3), name="s")
+    f = theano.function([x], x.sum(), updates=[(s, x + s.sum())],
+                        mode=theano.Mode(linker=linker), profile=True)
+    for _ in range(3):
+        s.set_value(np.zeros(3).view(_SlowToFree), borrow=True)
+        f(np.ones(3))
+        assert type(s.get_value(borrow=True)) is np.ndarray  # the old one is gone
+    (fs,) = f.profile.functions
+    run, entry, release, python = _call_parts(fs)
+    assert release >= 3 * _SlowToFree.SECONDS
+    assert python < release and entry < release and run < release
+    text = f.profile.report()
+    assert re.search(r"^\s+freeing replaced values:.*per call", text, re.M)
+    assert "Function (Python):" in text and "VM entry and exit:" in text
+
+
+def test_call_time_parts_count_the_fast_path_and_copies():
+    f, _ = chain("cvm")
+    shared = f.copy(share_memory=True)
+    assert f._fast_call is not None and shared.vm is f.vm
+    for fn in (f, shared):
+        fn(np.ones(3))
+    (fs,) = f.profile.functions
+    assert fs.calls == 2 and fs.vm_time <= fs.vm_call_time <= fs.call_time
+    assert fs.release_time >= 0.0 and fs.function_time >= 0.0
+
+
+def test_an_untimed_profiled_vm_gets_a_timed_twin():
+    f, _ = chain("cvm", profile=False)
+    st = ProfileStats(atexit_print=False)
+    inner = profiled_vm(f.vm, st, inner=True)  # what a loop thunk runs
+    assert type(inner) is CyProfiledVM and profiled_vm(inner, st, inner=True) is inner
+    outer = profiled_vm(inner, st)
+    assert type(outer) is CallTimedCyVM and outer.profile is inner.profile
+    assert profiled_vm(outer, st) is outer
+    py = profiled_vm(PyVM(f.vm.program), st, inner=True)
+    assert type(py) is ProfiledPyVM and type(profiled_vm(py, st)) is CallTimedPyVM
 
 
 @pytest.mark.parametrize("linker", LINKERS)

@@ -50,6 +50,26 @@ def test_empty_and_nested_reports():
     assert "no Python-thunk calls" in text
 
 
+def test_call_overhead_lists_parts_that_add_up():
+    fs = FunctionStats("f", calls=2, call_time=10e-3, vm_runs=2, vm_time=6e-3,
+                       vm_call_time=7e-3, release_time=2e-3)
+    assert fs.call_overhead == pytest.approx(4e-3)
+    assert (fs.vm_entry_time, fs.function_time) == pytest.approx((1e-3, 1e-3))
+    text = text_report([fs])
+    assert re.search(r"Call overhead \(call - VM\):\s+4\.000ms \(2\.000ms per call\)"
+                     r"\s+40\.0% of call time, of which:", text)
+    parts = re.findall(r"^    (VM entry and exit|freeing replaced values|Function "
+                       r"\(Python\)):\s+(\S+)ms ", text, re.M)
+    assert [(p, float(t)) for p, t in parts] == [
+        ("VM entry and exit", 1.0), ("freeing replaced values", 2.0),
+        ("Function (Python)", 1.0)]
+    # a profile saved before the parts were measured: the total alone
+    old = FunctionStats("f", calls=2, call_time=10e-3, vm_runs=2, vm_time=6e-3)
+    assert old.vm_entry_time is None and old.function_time is None
+    text = text_report([old])
+    assert "of call time\n" in text and "freeing replaced values" not in text
+
+
 def test_parts_of_a_node_are_shares_of_its_time():
     node = NodeStats(0, "scan(x)", "scan", "Scan", "c", calls=2, time=1e-4,
                      parts=[PartStats("loop setup", 2, 1e-5),

@@ -18,7 +18,8 @@ import symarray as theano
 import symarray.kernels_c.scan  # noqa: F401  (registers the loop thunk)
 import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray.scan_module import until
-from symarray.vm._loop import CyLoopThunk, rebind_view
+from symarray.vm._loop import CyLoopThunk
+from symarray.vm._loop_rows import rebind_view
 
 LOOP_LINKERS = ["cvm", "cvm_nogc", "vm"]
 
