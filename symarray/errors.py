@@ -112,3 +112,44 @@ class KernelCompileError(CodegenError):
 
 class CodegenWarning(UserWarning):
     """A generated C kernel could not be used; the precompiled one runs."""
+
+
+# -- DebugMode's findings (symarray/compile/debugmode.py) -------------------------
+
+
+class DebugModeError(SymarrayError, RuntimeError):
+    """Base of what DebugMode finds wrong while it runs a function.
+
+    ``node`` is the Apply node at fault (None when no single node is), and
+    ``details`` a dict of what was compared (values, indices, names).
+    """
+
+    def __init__(self, message: str, node: object = None, **details: object) -> None:
+        super().__init__(message)
+        self.node = node
+        self.details = details
+
+
+class BadThunkOutput(DebugModeError):  # noqa: N818 - Theano's name
+    """A node's fast backend (a C kernel) and its ``perform`` disagree."""
+
+
+class BadViewMap(DebugModeError):  # noqa: N818 - Theano's name
+    """A node's output shares memory with an input its ``view_map`` (and
+    ``destroy_map``) do not declare, or with another output."""
+
+
+class BadDestroyMap(DebugModeError):  # noqa: N818 - Theano's name
+    """A node changed an input its ``destroy_map`` does not declare."""
+
+
+class BadOptimization(DebugModeError):  # noqa: N818 - Theano's name
+    """A rewrite replaced a variable by one with another value.
+
+    ``details["rewrite"]`` names the rewrite (None when the difference
+    could not be pinned on one replacement).
+    """
+
+
+class InvalidValueError(DebugModeError, ValueError):
+    """A node made NaN or infinity from finite inputs (``check_isfinite``)."""

@@ -16,4 +16,14 @@ set_eval_hook(_eval)
 
 __all__ = ["Function", "FunctionMaker", "function", "In", "Out", "Mode",
            "get_default_mode", "get_mode", "register_mode", "SharedVariable",
-           "TensorSharedVariable", "shared", "shared_constructor", "ProfileStats"]
+           "TensorSharedVariable", "shared", "shared_constructor", "ProfileStats",
+           "DebugMode"]
+
+
+def __getattr__(name: str) -> object:
+    """``symarray.compile.DebugMode`` (Theano's name), loaded on first use."""
+    if name == "DebugMode":
+        from symarray.compile.debugmode import DebugMode
+
+        return DebugMode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -311,7 +311,11 @@ class FunctionMaker:
         import symarray.compile.rewrite  # noqa: F401  (registers the pipelines)
 
         pipeline = REWRITE_PIPELINES.get(str(self.mode.optimizer))
-        if pipeline is not None:
+        # a mode may run the rewriting itself (DebugMode records each rewrite)
+        watch = getattr(self.mode, "watch_rewrite", None)
+        if watch is not None:
+            watch(self.fgraph, pipeline)
+        elif pipeline is not None:
             pipeline(self.fgraph, self.mode)
 
     def without_updates(self) -> FunctionMaker:

@@ -121,6 +121,16 @@ PREDEFINED_MODES: dict[str, Any] = {
 }
 
 
+def _debug_mode() -> Mode:
+    """``mode="DebugMode"`` (Theano's self-checking mode, loaded on first use)."""
+    from symarray.compile.debugmode import DebugMode
+
+    return DebugMode()
+
+
+PREDEFINED_MODES["DebugMode"] = PREDEFINED_MODES["DEBUG_MODE"] = _debug_mode
+
+
 def register_mode(name: str, factory: Any) -> None:
     """Make ``name`` usable as ``mode=name`` (factory: () -> Mode)."""
     if name in PREDEFINED_MODES:
