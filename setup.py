@@ -30,11 +30,7 @@ EXTRA_COMPILE_ARGS = [] if os.name == "nt" else ["-O3"]
 # dotted module name -> {"compile": [...], "link": [...]} extra flags
 EXTENSION_ARGS: dict[str, dict[str, list[str]]] = {}
 
-# reductions (include _reduce_core.h; "omp simd" loops, threads from _threads)
-# and BLAS (its threads callback starts helper threads)
-EXTENSION_ARGS["symarray.kernels_c._reduce"] = {
-    "compile": ["-fopenmp-simd", f"-I{ROOT / 'symarray' / 'kernels_c'}"],
-}
+# BLAS (its threads callback starts helper threads)
 EXTENSION_ARGS["symarray.kernels_c._blas"] = {"compile": ["-pthread"],
                                               "link": ["-pthread"]}
 
@@ -52,6 +48,15 @@ EXTENSION_ARGS["symarray.kernels_c._composite"] = {
                 "-Wno-int-in-bool-context", f"-I{ROOT / 'symarray' / 'kernels_c'}"],
     "link": ["-lm"] + (["-lmvec"] if _GLIBC_X86_64 else []),
 }
+# reductions (include _reduce_core.h: "omp simd" folds, threads from _threads,
+# fused prologues run by the elementwise interpreter's loops from _interp.h)
+EXTENSION_ARGS["symarray.kernels_c._reduce"] = EXTENSION_ARGS[
+    "symarray.kernels_c._composite"]
+
+# one pass over X for gemv(y0, a, X.T, f(X @ w), b): row loops (or BLAS) per
+# block and the elementwise block interpreter (_interp.h, as _composite is built)
+EXTENSION_ARGS["symarray.kernels_c._blas_stream"] = EXTENSION_ARGS[
+    "symarray.kernels_c._composite"]
 
 # indexing kernels (include _indexing.h)
 EXTENSION_ARGS["symarray.kernels_c._indexing"] = {

@@ -6,6 +6,7 @@ Cases (symarray FAST_RUN under ``cvm``; NumPy eager; ms per call):
 * ``reduce_sq``: ``sum(x ** 2, axis=1)``, x 4000 x 4000 float64 (one fused
   ``ReduceElemwise`` node: no temporary);
 * ``sum_axis0``, ``max_axis1``, ``argmax_axis0``: plain reductions of the same x;
+* ``count_gt``: ``sum(x > 0, axis=1)`` (a bool prologue, summed in int64);
 * ``sum_f32``: the sum of 1e7 float32 (accumulated in float64 here; NumPy
   sums float32 pairwise in float32);
 * ``lse_rows``: ``sum(exp(x - max(x, 1)[:, None]), axis=1)``, x 2000 x 2000;
@@ -102,7 +103,9 @@ def reductions(rng: np.random.Generator, repeats: int, settle: float,
     cases = [("sum_axis0", T.sum(x, axis=0), lambda: np.sum(xv, axis=0), "Sum"),
              ("max_axis1", T.max(x, axis=1), lambda: np.max(xv, axis=1), "Max"),
              ("argmax_axis0", T.argmax(x, axis=0), lambda: np.argmax(xv, axis=0),
-              "Argmax")]
+              "Argmax"),
+             ("count_gt", T.sum(T.gt(x, 0.0), axis=1), lambda: np.sum(xv > 0, axis=1),
+              "ReduceElemwise")]
     for name, out, ref, op in cases:
         g = fn([x], out)
         np.testing.assert_allclose(g(xv), ref(), rtol=1e-10)

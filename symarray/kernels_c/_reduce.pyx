@@ -6,8 +6,11 @@ an iteration space over the input(s) and an accumulator array, ordered by
 strides and merged, walked in chunks by the kernels' thread pool
 (:mod:`symarray.kernels_c._threads`), with pairwise summation and
 an optional *prologue*: the scalar program of a fused elementwise producer
-(``sum(x ** 2, axis=1)`` as one node), run over blocks of a few thousand
-elements so no temporary of the input's size is made.
+(``sum(x ** 2, axis=1)`` as one node) as a program of the elementwise block
+interpreter (:mod:`symarray.kernels_c.program` builds it for both; the
+typed loops are ``_loops.h``'s, generated from the scalar table and compiled
+into this module too), run over blocks of 1,024 elements so no temporary of
+the input's size is made.
 
 :class:`CyReduceThunk` runs ``Sum``/``Prod``/``Max``/``Min``/``All``/
 ``AnyReduce`` nodes and the fused ``ReduceElemwise`` nodes;
@@ -27,6 +30,9 @@ elements so no temporary of the input's size is made.
 
 Dtypes follow the ops (``symarray.tensor.reduction``): bool, int8..int64,
 uint8..uint64, float32, float64 inputs; complex inputs run ``perform``.
+A prologue runs what the elementwise interpreter runs; one whose loop flags
+a value ``perform`` rejects (an integer to a negative power) lets
+``perform`` raise.
 NaN propagates through max/min (and argmax/argmin give the first NaN) as
 in NumPy.
 """
@@ -35,7 +41,7 @@ cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from symarray.kernels_c._threads cimport parallel_chunks, sa_task
 from symarray.vm._cvm cimport (
@@ -50,10 +56,25 @@ from symarray.vm._cvm cimport (
 cnp.import_array()
 
 cdef extern from "_reduce_core.h" nogil:
+    ctypedef void (*sc_loop)(char* z, const char* x, const char* y, const char* w,
+                             cnp.npy_intp n)
+    ctypedef struct sc_instr:
+        sc_loop fn
+        int32_t dst, a, b, c
+    ctypedef struct sc_entry:
+        const char* name
+        int kind
+        int tin
+        int tout
+        int nin
+        sc_loop fn
+    const sc_entry* sc_table
+    Py_ssize_t sc_n_loops()
     enum:
         SR_MAXIN
         SR_MAXD
         SR_BLOCK
+        SC_BLOCK_BYTES
         SR_SUM
         SR_PROD
         SR_MAX
@@ -69,21 +90,24 @@ cdef extern from "_reduce_core.h" nogil:
         int nin
         int ndim
         int atype
-        int ctype
         cnp.npy_intp shape[SR_MAXD]
         unsigned char red[SR_MAXD]
         cnp.npy_intp str[SR_MAXIN][SR_MAXD]
         char* data[SR_MAXIN]
         int itype[SR_MAXIN]
         char* acc
-        const int32_t* code
+        const sc_instr* code
         int n_instr
         int n_regs
         int n_slots
         const int32_t* slot_of
-        const double* consts
+        char* consts
         int n_const
         int out_reg
+        int etype
+        int dot
+        int checked
+        int status
         cnp.npy_intp acc_size
     ctypedef struct sr_job:
         cnp.npy_intp len
@@ -108,6 +132,7 @@ cdef extern from "_reduce_core.h" nogil:
     const sr_fill_fn sr_fills[SR_N_TYPES]
     int sr_tindex(int typenum)
     int sr_has_reduce(int op, int t)
+    int sr_dot_ok(const sr_plan* p, Py_ssize_t loop)
     int sr_prepare(sr_plan* p)
     int sr_execute(sr_plan* p)
     int sr_job_init(sr_job* j, sr_plan* p)
@@ -115,15 +140,12 @@ cdef extern from "_reduce_core.h" nogil:
     void sr_task(void* ctx, Py_ssize_t begin, Py_ssize_t end, int thread)
     void sr_arg_range(const sr_argplan* p, cnp.npy_intp lo, cnp.npy_intp hi)
     void sr_arg_task(void* ctx, Py_ssize_t begin, Py_ssize_t end, int thread)
-    const char* sr_op_name(int k)
-    int sr_op_nin(int k)
-    int sr_n_ops()
 
 #: loops over at least this many elements release the GIL
 NOGIL_MIN = 1 << 14
 #: reductions over at least this many elements run on the kernels' pool
 THREAD_MIN = 1 << 16
-#: elements per converted (or prologue) block
+#: elements per block of a prologue or of gathered values
 BLOCK = SR_BLOCK
 #: most inputs of a fused prologue
 MAX_INPUTS = SR_MAXIN
@@ -181,10 +203,13 @@ def has_reduce(str name, dtype):
     return bool(sr_has_reduce(op, sr_tindex(np.dtype(dtype).num)))
 
 
-def prologue_ops():
-    """``{scalar op name: (opcode, arity)}`` the prologue interpreter runs
-    (on float32 and float64)."""
-    return {sr_op_name(k).decode(): (k, sr_op_nin(k)) for k in range(1, sr_n_ops())}
+def loop_table():
+    """The interpreter's loops compiled into this module, as
+    :func:`symarray.kernels_c._composite.loop_table` lists its own: a
+    program's loop numbers mean the same loops here when the lists agree."""
+    kinds = ("same", "pred", "switch", "cast")
+    return [(sc_table[k].name.decode(), kinds[sc_table[k].kind], sc_table[k].tin,
+             sc_table[k].tout, sc_table[k].nin) for k in range(sc_n_loops())]
 
 
 cdef inline bint _reusable(CCell* c, int typenum, int ndim,
@@ -251,9 +276,10 @@ cdef class CyReduceThunk(_CyOutThunk):
     axes
         The reduced axes of the (broadcast) input.
     prologue
-        None, or ``(compute dtype, code, slot_of, n_slots, constants, out_reg)``
-        of the scalar program (see
-        :func:`symarray.kernels_c.reduce.prologue_program`).
+        None (a plain reduction of its one input), or the
+        :class:`symarray.kernels_c.program.Program` of the fused scalar op
+        (see :func:`symarray.kernels_c.reduce.prologue_program`), with one
+        output: the values reduced.
     nthreads
         Threads for large inputs (0: every core).
     """
@@ -267,7 +293,9 @@ cdef class CyReduceThunk(_CyOutThunk):
     cdef unsigned char* red     # per input dimension: 1 when reduced
     cdef sr_plan* plan
     cdef sr_job* job            # the chunks' bookkeeping for the pool
-    cdef object _keep           # arrays the plan points into
+    cdef sc_instr* code         # the prologue's instructions
+    cdef int32_t* slot_of       # its registers' blocks
+    cdef char* consts           # its constants' blocks, filled
     cdef int nthreads           # threads for large inputs
 
     def __cinit__(self, *args, **kwargs):
@@ -275,12 +303,18 @@ cdef class CyReduceThunk(_CyOutThunk):
         self.job = NULL
         self.in_t = NULL
         self.red = NULL
+        self.code = NULL
+        self.slot_of = NULL
+        self.consts = NULL
 
     def __dealloc__(self):
         PyMem_Free(self.plan)
         PyMem_Free(self.job)
         PyMem_Free(self.in_t)
         PyMem_Free(self.red)
+        PyMem_Free(self.code)
+        PyMem_Free(self.slot_of)
+        PyMem_Free(self.consts)
 
     def __init__(self, node, int op, acc_dtype, axes, prologue=None,
                  int nthreads=0):
@@ -324,32 +358,78 @@ cdef class CyReduceThunk(_CyOutThunk):
         self.plan.op = op
         self.plan.nin = self.nin
         self.plan.atype = self.atype
-        self.plan.ctype = -1
+        self.plan.n_regs = self.nin     # a plain reduction: out_reg 0, its input
+        self.plan.etype = self.in_t[0]
         if prologue is not None:
-            self._set_prologue(*prologue)
+            self._set_prologue(prologue)
         self.nthreads = resolve(nthreads)
         self.backend = "c"
         self.fallback = CyPyThunk(node)
 
-    def _set_prologue(self, ctype, code, slot_of, int n_slots, consts, int out_reg):
+    def _set_prologue(self, program):
+        """Point the plan at ``program``'s instructions and blocks."""
         import numpy as np
 
-        cdef cnp.ndarray c_code = np.ascontiguousarray(code, dtype=np.int32)
-        cdef cnp.ndarray c_slots = np.ascontiguousarray(slot_of, dtype=np.int32)
-        cdef cnp.ndarray c_consts = np.ascontiguousarray(consts, dtype=np.float64)
-        self._keep = (c_code, c_slots, c_consts)
-        self.plan.ctype = sr_tindex(np.dtype(ctype).num)
-        if self.plan.ctype not in (sr_tindex(np.dtype("float32").num), SR_T_f64):
-            raise ValueError(f"CyReduceThunk: a prologue computes in float32 or "
-                             f"float64, got {ctype}")
-        self.plan.code = <const int32_t*>cnp.PyArray_DATA(c_code)
-        self.plan.n_instr = <int>c_code.shape[0]
-        self.plan.slot_of = <const int32_t*>cnp.PyArray_DATA(c_slots)
-        self.plan.n_regs = <int>c_slots.shape[0]
+        cdef int k, nin = self.nin
+        cdef Py_ssize_t n_loops = sc_n_loops()
+        cdef cnp.ndarray value
+        cdef cnp.dtype dt
+        code = np.ascontiguousarray(program.code, dtype=np.int32).reshape(-1, 5)
+        reg_types = [int(t) for t in program.reg_types]
+        slot_of = [int(s) for s in program.slot_of]
+        n_regs, n_slots = len(reg_types), int(program.n_slots)
+        n_const = len(program.constants)
+        out_regs = list(program.out_regs)
+        if [int(t) for t in program.in_types] != [
+                np.dtype(v.type.dtype).num for v in self.node.inputs]:
+            raise ValueError(f"CyReduceThunk: the prologue reads "
+                             f"{program.in_types}, not the dtypes of {self.node}")
+        if len(out_regs) != 1 or not 0 <= out_regs[0] < n_regs or len(
+                slot_of) != n_regs or sr_tindex(reg_types[out_regs[0]]) < 0:
+            raise ValueError("CyReduceThunk: a prologue has one output register "
+                             "of a reduction dtype and a slot per register")
+        if code.size and (code[:, 0].min() < 0 or code[:, 0].max() >= n_loops
+                          or code[:, 1:].min() < 0 or code[:, 1:].max() >= n_regs):
+            raise ValueError("CyReduceThunk: a loop or register number of the "
+                             "prologue is out of range")
+        if any(not 0 <= s < n_slots for s in slot_of[nin + n_const:]):
+            raise ValueError("CyReduceThunk: a slot number is out of range")
+        self.code = <sc_instr*>PyMem_Malloc(max(code.shape[0], 1) * sizeof(sc_instr))
+        self.slot_of = <int32_t*>PyMem_Malloc(n_regs * sizeof(int32_t))
+        self.consts = <char*>PyMem_Malloc(max(n_const, 1) * SC_BLOCK_BYTES)
+        if self.code == NULL or self.slot_of == NULL or self.consts == NULL:
+            raise MemoryError()
+        for k in range(code.shape[0]):
+            self.code[k].fn = sc_table[code[k, 0]].fn
+            self.code[k].dst = code[k, 1]
+            self.code[k].a = code[k, 2]
+            self.code[k].b = code[k, 3]
+            self.code[k].c = code[k, 4]
+        for k in range(n_regs):
+            self.slot_of[k] = slot_of[k]
+        for k in range(n_const):  # each constant's block, filled once
+            dt = cnp.PyArray_DescrFromType(reg_types[nin + k])
+            value = np.full(SR_BLOCK, program.constants[k], dtype=dt)
+            memcpy(self.consts + k * SC_BLOCK_BYTES, cnp.PyArray_DATA(value),
+                   SR_BLOCK * value.itemsize)
+        self.plan.code = self.code
+        self.plan.n_instr = <int>code.shape[0]
+        self.plan.n_regs = n_regs
         self.plan.n_slots = n_slots
-        self.plan.consts = <const double*>cnp.PyArray_DATA(c_consts)
-        self.plan.n_const = <int>c_consts.shape[0]
-        self.plan.out_reg = out_reg
+        self.plan.slot_of = self.slot_of
+        self.plan.consts = self.consts
+        self.plan.n_const = n_const
+        self.plan.out_reg = out_regs[0]
+        self.plan.etype = sr_tindex(reg_types[out_regs[0]])
+        self.plan.checked = bool(program.checked)
+        if code.shape[0]:
+            self.plan.dot = sr_dot_ok(self.plan, code[code.shape[0] - 1, 0])
+
+    @property
+    def folds_dot(self):
+        """Whether a sum folds its prologue's last product as a dot of the
+        factors (``sum(x * y)``, ``sum(x ** 2)``: no block of products)."""
+        return bool(self.plan.dot)
 
     cdef int run(self) except -1:
         cdef int nin = self.nin, ndim = self.ndim
@@ -408,6 +488,7 @@ cdef class CyReduceThunk(_CyOutThunk):
             p.itype[k] = self.in_t[k]
             for d in range(ndim):
                 p.str[k][d] = 0 if c.shape[d] == 1 else c.strides[d]
+        p.status = 0
         if sr_prepare(p):
             if total >= _THREAD_MIN:
                 with nogil:
@@ -422,6 +503,8 @@ cdef class CyReduceThunk(_CyOutThunk):
             free(acc)
         if rc < 0:
             raise MemoryError("reduction: no memory for the thread scratch blocks")
+        if p.status:
+            return self.fallback.run()  # perform raises the error a loop flagged
         return 0
 
 

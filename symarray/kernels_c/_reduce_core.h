@@ -13,12 +13,16 @@
  *   - inner dimension kept: the run updates a row of accumulators
  *     (acc[j] = op(acc[j], v[j]), which vectorizes along the row).
  *
- * Values reach the fold in the accumulator type.  A contiguous input
- * already of that type is read in place; anything else is converted in
- * blocks of SR_BLOCK elements into per-thread scratch (strided, negative
- * or broadcast strides, other dtypes), and a prologue program (the scalar
- * ops of a fused elementwise producer) runs over each block first, so no
- * temporary of the input's size is ever made.
+ * The values reduced are register out_reg of a *prologue*: a program of
+ * the elementwise block interpreter (_interp.h: typed block loops from the
+ * scalar table, built by symarray/kernels_c/program.py), so a reduction
+ * runs every op and dtype an Elemwise node runs, and no temporary of the
+ * input's size is ever made.  A plain reduction is the empty program whose
+ * result is its input.  Inputs are read in place when contiguous, else
+ * gathered into per-thread blocks of SR_BLOCK elements, and values not in
+ * the accumulator type are converted block by block (sr_loads).  A
+ * contiguous input already of the accumulator type (or float32 summed in
+ * float64) folds in place over its whole run.
  *
  * Threads (the kernels' pool, _threads.h) take chunks of one dimension: a
  * kept one (disjoint accumulators) or, when the kept ones are too short, a
@@ -26,13 +30,19 @@
  * afterwards; the chunks do not depend on the thread count, so neither do
  * the results.
  */
-#include <tgmath.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <numpy/ndarraytypes.h>
 
 #include <pthread.h>
+
+/* the interpreter's loops (sc_table), instructions and blocks; its run
+   loops serve Elemwise nodes and go unused here */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "_interp.h"
+#pragma GCC diagnostic pop
 
 /* The hot loops are compiled for AVX-512, AVX2 and the baseline; the loader
    picks one for the CPU (GCC's target_clones: one build, run-time dispatch). */
@@ -44,7 +54,7 @@
 
 #define SR_MAXIN 32          /* inputs of a prologue (fusion's limit) */
 #define SR_MAXD NPY_MAXDIMS
-#define SR_BLOCK 1024        /* elements per converted block */
+#define SR_BLOCK SC_BLOCK    /* elements per block: the interpreter's */
 #define SR_PAIRWISE 256      /* pairwise summation leaves */
 #define SR_PRIVATE_CHUNKS 8  /* chunks of a reduced dimension split for threads */
 
@@ -328,59 +338,7 @@ SR_TYPES(SR_FILL_DEF)
 typedef void (*sr_fill_fn)(int op, void *b, npy_intp n);
 static const sr_fill_fn sr_fills[SR_N_TYPES] = SR_ALL_PTRS(sr_fill);
 
-/* -- the prologue: a scalar program over blocks (float32/float64) --------- */
-
-#define SR_MAXNAN(a, b) (((a) >= (b) || (a) != (a)) ? (a) : (b))
-#define SR_MINNAN(a, b) (((a) <= (b) || (a) != (a)) ? (a) : (b))
-#define SR_UNARY_OPS(X)                                                      \
-    X(neg, -a) X(abs, fabs(a)) X(sqr, a * a) X(sqrt, sqrt(a))                \
-    X(reciprocal, (sc_t)1 / a) X(exp, exp(a)) X(exp2, exp2(a))               \
-    X(expm1, expm1(a)) X(log, log(a)) X(log2, log2(a)) X(log10, log10(a))    \
-    X(log1p, log1p(a)) X(sin, sin(a)) X(cos, cos(a)) X(tan, tan(a))          \
-    X(tanh, tanh(a)) X(sinh, sinh(a)) X(cosh, cosh(a)) X(arctan, atan(a))    \
-    X(floor, floor(a)) X(ceil, ceil(a)) X(trunc, trunc(a))                   \
-    X(sigmoid, (sc_t)1 / ((sc_t)1 + exp(-a)))                                \
-    X(softplus, (a > 0 ? a : (sc_t)0) + log1p(exp(-fabs(a))))
-#define SR_BINARY_OPS(X)                                                     \
-    X(add, a + b) X(sub, a - b) X(mul, a * b) X(true_div, a / b)             \
-    X(pow, pow(a, b)) X(maximum, SR_MAXNAN(a, b)) X(minimum, SR_MINNAN(a, b))
-
-#define SR_OP_ENUM(NAME, E) SR_OP_##NAME,
-enum { SR_OP_NONE = 0, SR_UNARY_OPS(SR_OP_ENUM) SR_BINARY_OPS(SR_OP_ENUM) SR_N_OPS };
-
-typedef struct { const char *name; int nin; } sr_opinfo;
-#define SR_INFO1(NAME, E) {#NAME, 1},
-#define SR_INFO2(NAME, E) {#NAME, 2},
-static const sr_opinfo sr_ops[SR_N_OPS] = {
-    {"", 0}, SR_UNARY_OPS(SR_INFO1) SR_BINARY_OPS(SR_INFO2)};
-static const char *sr_op_name(int k) { return sr_ops[k].name; }
-static int sr_op_nin(int k) { return sr_ops[k].nin; }
-static int sr_n_ops(void) { return SR_N_OPS; }
-
-#define SR_CASE1(NAME, E) case SR_OP_##NAME:                                 \
-    for (npy_intp i = 0; i < n; i++) { const sc_t a = x[i]; z[i] = (E); }    \
-    break;
-#define SR_CASE2(NAME, E) case SR_OP_##NAME:                                 \
-    for (npy_intp i = 0; i < n; i++) {                                       \
-        const sc_t a = x[i], b = y[i]; z[i] = (E); }                         \
-    break;
-#define SR_EXEC_DEF(S, TYPE)                                                 \
-SR_HOT static void sr_exec_##S(const int32_t *code, int n_instr, void **regs,   \
-                        npy_intp n) {                                        \
-    typedef TYPE sc_t;                                                       \
-    for (int k = 0; k < n_instr; k++) {                                      \
-        const int32_t *ins = code + 5 * k;                                   \
-        sc_t *z = (sc_t *)regs[ins[1]];                                      \
-        const sc_t *x = (const sc_t *)regs[ins[2]];                          \
-        const sc_t *y = ins[3] >= 0 ? (const sc_t *)regs[ins[3]] : x;        \
-        switch (ins[0]) {                                                    \
-        SR_UNARY_OPS(SR_CASE1) SR_BINARY_OPS(SR_CASE2)                       \
-        default: break;                                                      \
-        }                                                                    \
-    }                                                                        \
-}
-SR_EXEC_DEF(f32, npy_float32)
-SR_EXEC_DEF(f64, npy_float64)
+/* -- sums of products -------------------------------------------------------- */
 
 /* pairwise sum of x[i] * y[i] (the product rounded to T, summed in A): a
    sum whose prologue ends in mul or sqr reads the factors and stores no
@@ -417,35 +375,44 @@ typedef struct {
     int nin;                    /* inputs read */
     int ndim;                   /* dimensions of the iteration space */
     int atype;                  /* accumulator type (dense) */
-    int ctype;                  /* prologue compute type; -1: no prologue */
     npy_intp shape[SR_MAXD];
     unsigned char red[SR_MAXD]; /* 1 where the dimension is reduced */
     npy_intp str[SR_MAXIN][SR_MAXD];
     char *data[SR_MAXIN];
     int itype[SR_MAXIN];        /* dense type of each input */
     char *acc;                  /* accumulators, C order over the kept dims */
-    const int32_t *code;        /* prologue: n_instr x (op, dst, a, b, c) */
+    /* the prologue: a program of the block interpreter (_interp.h) */
+    const sc_instr *code;       /* n_instr instructions; none: a plain reduction */
     int n_instr;
-    int n_regs;                 /* inputs, constants, steps */
-    int n_slots;                /* scratch blocks for constants and steps */
-    const int32_t *slot_of;     /* per register: its block, -1 for inputs */
-    const double *consts;       /* constant registers nin .. nin+n_const-1 */
+    int n_regs;                 /* inputs, constants, temporaries */
+    int n_slots;                /* per-thread blocks of the temporaries */
+    const int32_t *slot_of;     /* per register: a temporary's block, else -1 */
+    char *consts;               /* n_const filled blocks (registers nin...) */
     int n_const;
-    int out_reg;
+    int out_reg;                /* the register reduced */
+    int etype;                  /* its dense type */
+    int dot;                    /* a sum of a last mul/sqr: folded as a dot */
+    int checked;                /* a loop may set sc_status (perform raises) */
+    int status;                 /* set when one did: the caller runs perform */
     /* set by sr_prepare */
     npy_intp astr[SR_MAXD];     /* accumulator strides (elements) */
     npy_intp acc_size;
     int split;                  /* dimension the threads split */
-    int dot;                    /* sum of a last mul/sqr: folded as a dot */
 } sr_plan;
 
-/* Whether the plan's sum can fold its last prologue step as a dot. */
-static int sr_dot_ok(const sr_plan *p) {
-    if (p->op != SR_SUM || p->ctype < 0 || p->n_instr < 1) return 0;
-    const int32_t *last = p->code + 5 * (p->n_instr - 1);
-    if (last[1] != p->out_reg || (last[0] != SR_OP_mul && last[0] != SR_OP_sqr))
+/* Whether the plan's sum can fold its last step, loop sc_table[loop] (a
+   float mul or sqr giving the values reduced), as a dot of the factors,
+   storing no products.  (By table entry: an ifunc'd loop's address as data
+   holds it differs from the address code takes.) */
+static int sr_dot_ok(const sr_plan *p, Py_ssize_t loop) {
+    if (p->op != SR_SUM || p->n_instr < 1) return 0;
+    const sc_entry *e = sc_table + loop;
+    const int t = sr_tindex(e->tin);
+    if (p->code[p->n_instr - 1].dst != p->out_reg || e->kind != SC_SAME
+        || (strcmp(e->name, "mul") != 0 && strcmp(e->name, "sqr") != 0))
         return 0;
-    return p->atype == p->ctype || (p->ctype == SR_T_f32 && p->atype == SR_T_f64);
+    return t == p->etype && (t == SR_T_f32 || t == SR_T_f64)
+           && (p->atype == t || (t == SR_T_f32 && p->atype == SR_T_f64));
 }
 
 /* Order, merge and split the dimensions.  Returns 0 when there is nothing
@@ -460,7 +427,6 @@ static int sr_prepare(sr_plan *p) {
         total *= p->shape[d];
     }
     p->acc_size = run;
-    p->dot = sr_dot_ok(p);
     if (total == 0) return 0;
     /* the input that moves along the most dimensions leads the order */
     for (int k = 0; k < p->nin; k++) {
@@ -530,34 +496,28 @@ static int sr_prepare(sr_plan *p) {
     return 1;
 }
 
-/* per-thread scratch: converted blocks, prologue registers */
+/* per-thread scratch: gathered inputs, the prologue's registers */
 typedef struct {
     char *mem;
     char *vbuf;                 /* values in the accumulator type */
-    char *inbuf[SR_MAXIN];      /* converted inputs (prologue) */
-    void **regs;
+    char *inbuf[SR_MAXIN];      /* gathered inputs */
+    const char *filled[SR_MAXIN];  /* the element inbuf[k] holds copies of */
+    void **regs;                /* the program's registers */
 } sr_scratch;
 
 static int sr_scratch_init(const sr_plan *p, sr_scratch *s) {
-    const size_t blk = SR_BLOCK * 8;
-    int nbufs = 1 + (p->ctype >= 0 ? p->nin + p->n_slots : 0);
-    size_t bytes = blk * (size_t)nbufs + sizeof(void *) * (size_t)(p->n_regs + 1);
-    s->mem = (char *)malloc(bytes);
+    const size_t blk = SC_BLOCK_BYTES;
+    const int nbufs = 1 + p->nin + p->n_slots, base = p->nin + p->n_const;
+    s->mem = (char *)malloc(blk * (size_t)nbufs + sizeof(void *) * (size_t)p->n_regs);
     if (s->mem == NULL) return -1;
     s->vbuf = s->mem;
-    if (p->ctype < 0) { s->regs = NULL; return 0; }
     for (int k = 0; k < p->nin; k++) s->inbuf[k] = s->mem + blk * (size_t)(1 + k);
     char *slots = s->mem + blk * (size_t)(1 + p->nin);
     s->regs = (void **)(s->mem + blk * (size_t)nbufs);
     for (int r = 0; r < p->n_regs; r++)
-        s->regs[r] = p->slot_of[r] >= 0 ? slots + blk * (size_t)p->slot_of[r] : NULL;
-    for (int c = 0; c < p->n_const; c++) {  /* constants: filled once */
-        char *b = (char *)s->regs[p->nin + c];
-        if (p->ctype == SR_T_f64)
-            for (int i = 0; i < SR_BLOCK; i++) ((double *)b)[i] = p->consts[c];
-        else
-            for (int i = 0; i < SR_BLOCK; i++) ((float *)b)[i] = (float)p->consts[c];
-    }
+        s->regs[r] = r < p->nin ? NULL
+                   : r < base ? p->consts + blk * (size_t)(r - p->nin)
+                   : slots + blk * (size_t)p->slot_of[r];
     return 0;
 }
 
@@ -565,56 +525,74 @@ static int sr_scratch_init(const sr_plan *p, sr_scratch *s) {
    reduced into acc (step 0: one accumulator; else a row, stride step). */
 static void sr_inner(const sr_plan *p, char **ptr, const npy_intp *st, npy_intp n,
                      char *acc, npy_intp step, sr_scratch *s) {
-    const int at = p->atype, asz = sr_tsize[at];
+    const int at = p->atype, asz = sr_tsize[at], et = p->etype, esz = sr_tsize[et];
     const sr_fold_fn fold = sr_folds[p->op][at];
     const sr_accum_fn accum = sr_accums[p->op][at];
-    if (p->ctype < 0 && p->itype[0] == at && st[0] == asz) {  /* in place */
-        if (step == 0) fold(ptr[0], n, acc);
-        else accum(ptr[0], n, acc, step);
+    if (p->n_instr == 0 && p->out_reg < p->nin) {  /* the values are an input's */
+        const char *x = ptr[p->out_reg];
+        const npy_intp sx = st[p->out_reg];
+        if (sx == esz && et == at) {  /* contiguous, in place */
+            if (step == 0) fold(x, n, acc);
+            else accum(x, n, acc, step);
+            return;
+        }
+        if (sx == 4 && p->op == SR_SUM && et == SR_T_f32 && at == SR_T_f64) {
+            /* a float32 sum, accumulated in float64 in place */
+            if (step == 0)
+                *(npy_float64 *)acc += sr_pw_f32f64((const npy_float32 *)x, n);
+            else
+                sr_accum_sum_f32f64((const npy_float32 *)x, n, (npy_float64 *)acc,
+                                    step);
+            return;
+        }
+        for (npy_intp b = 0; b < n; b += SR_BLOCK) {  /* converted in blocks */
+            const npy_intp m = n - b < SR_BLOCK ? n - b : SR_BLOCK;
+            sr_loads[at][et](x + b * sx, sx, m, s->vbuf);
+            if (step == 0) fold(s->vbuf, m, acc);
+            else accum(s->vbuf, m, acc + b * step * asz, step);
+        }
         return;
     }
-    if (p->ctype < 0 && p->op == SR_SUM && p->itype[0] == SR_T_f32 && at == SR_T_f64
-        && st[0] == 4) {  /* a float32 sum, accumulated in float64 in place */
-        if (step == 0) *(npy_float64 *)acc += sr_pw_f32f64((const npy_float32 *)ptr[0], n);
-        else sr_accum_sum_f32f64((const npy_float32 *)ptr[0], n, (npy_float64 *)acc, step);
-        return;
-    }
-    const int ct = p->ctype, csz = ct >= 0 ? sr_tsize[ct] : 0;
+    void **regs = s->regs;
+    const int n_exec = p->n_instr - (step == 0 && p->dot);
     for (npy_intp b = 0; b < n; b += SR_BLOCK) {
         const npy_intp m = n - b < SR_BLOCK ? n - b : SR_BLOCK;
-        const char *v;
-        if (ct < 0) {
-            sr_loads[at][p->itype[0]](ptr[0] + b * st[0], st[0], m, s->vbuf);
-            v = s->vbuf;
-        } else {
-            for (int k = 0; k < p->nin; k++) {
-                const char *src = ptr[k] + b * st[k];
-                if (p->itype[k] == ct && st[k] == csz) s->regs[k] = (void *)src;
-                else {
-                    sr_loads[ct][p->itype[k]](src, st[k], m, s->inbuf[k]);
-                    s->regs[k] = s->inbuf[k];
-                }
-            }
-            const int n_exec = p->n_instr - (step == 0 && p->dot);
-            if (ct == SR_T_f64) sr_exec_f64(p->code, n_exec, s->regs, m);
-            else sr_exec_f32(p->code, n_exec, s->regs, m);
-            if (n_exec < p->n_instr) {  /* sum(.. * ..): fold the products */
-                const int32_t *last = p->code + 5 * n_exec;
-                const void *x = s->regs[last[2]];
-                const void *y = s->regs[last[3] >= 0 ? last[3] : last[2]];
-                if (ct == SR_T_f64)
-                    *(double *)acc += sr_pwdot_f64((const double *)x, (const double *)y, m);
-                else if (at == SR_T_f64)
-                    *(double *)acc += sr_pwdot_f32f64((const float *)x, (const float *)y, m);
-                else
-                    *(float *)acc += sr_pwdot_f32((const float *)x, (const float *)y, m);
+        for (int k = 0; k < p->nin; k++) {  /* inputs: in place or gathered */
+            const char *src = ptr[k] + b * st[k];
+            const int it = p->itype[k];
+            if (st[k] == sr_tsize[it]) {
+                regs[k] = (void *)src;
                 continue;
             }
-            v = (const char *)s->regs[p->out_reg];
-            if (ct != at) {
-                sr_loads[at][ct](v, csz, m, s->vbuf);
-                v = s->vbuf;
+            if (st[k] != 0) {
+                sr_loads[it][it](src, st[k], m, s->inbuf[k]);
+            } else if (s->filled[k] != src) {  /* broadcast: refilled on change */
+                sc_fill(s->inbuf[k], src, SR_BLOCK, sr_tsize[it]);
+                s->filled[k] = src;
             }
+            regs[k] = s->inbuf[k];
+        }
+        for (int k = 0; k < n_exec; k++) {  /* the program, as _interp.h runs it */
+            const sc_instr *ins = p->code + k;
+            ins->fn((char *)regs[ins->dst], (const char *)regs[ins->a],
+                    (const char *)regs[ins->b], (const char *)regs[ins->c], m);
+        }
+        if (n_exec < p->n_instr) {  /* sum(.. * ..): fold the products */
+            const sc_instr *last = p->code + n_exec;
+            const void *x = regs[last->a], *y = regs[last->b];
+            if (et == SR_T_f64)
+                *(double *)acc += sr_pwdot_f64((const double *)x, (const double *)y, m);
+            else if (at == SR_T_f64)
+                *(double *)acc += sr_pwdot_f32f64((const float *)x,
+                                                  (const float *)y, m);
+            else
+                *(float *)acc += sr_pwdot_f32((const float *)x, (const float *)y, m);
+            continue;
+        }
+        const char *v = (const char *)regs[p->out_reg];
+        if (et != at) {
+            sr_loads[at][et](v, esz, m, s->vbuf);
+            v = s->vbuf;
         }
         if (step == 0) fold(v, m, acc);
         else accum(v, m, acc + b * step * asz, step);
@@ -623,7 +601,7 @@ static void sr_inner(const sr_plan *p, char **ptr, const npy_intp *st, npy_intp 
 
 /* Walk dimensions 0..ndim-2 (dimension `split` limited to [lo, hi)) and
    run the inner dimension of each. */
-static void sr_walk(const sr_plan *p, npy_intp lo, npy_intp hi, char *acc,
+static void sr_walk(sr_plan *p, npy_intp lo, npy_intp hi, char *acc,
                     sr_scratch *s) {
     const int nd = p->ndim, last = nd - 1, asz = sr_tsize[p->atype];
     npy_intp idx[SR_MAXD], beg[SR_MAXD], end[SR_MAXD], st[SR_MAXIN];
@@ -636,6 +614,8 @@ static void sr_walk(const sr_plan *p, npy_intp lo, npy_intp hi, char *acc,
     }
     for (int k = 0; k < p->nin; k++) st[k] = p->str[k][last];
     const npy_intp n = end[last] - beg[last];
+    for (int k = 0; k < p->nin; k++) s->filled[k] = NULL;  /* values may change */
+    if (p->checked) sc_status = 0;  /* thread-local, set by integer powers */
     for (;;) {
         npy_intp aoff = beg[last] * p->astr[last];
         for (int k = 0; k < p->nin; k++) {
@@ -653,6 +633,7 @@ static void sr_walk(const sr_plan *p, npy_intp lo, npy_intp hi, char *acc,
         }
         if (d < 0) break;
     }
+    if (p->checked && sc_status) __atomic_store_n(&p->status, 1, __ATOMIC_RELAXED);
 }
 
 /* Run the plan on the calling thread (accumulators already hold the

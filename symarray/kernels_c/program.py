@@ -46,7 +46,7 @@ from symarray.scalar.composite import Composite
 from symarray.scalar.table import ROWS
 from symarray.tensor.elemwise import Cast
 
-__all__ = ["build_program", "node_program", "Program",
+__all__ = ["build_program", "node_program", "scalar_program", "Program",
            "LOOPS", "LOOP_NAMES", "DTYPES", "declined_ops", "thread_count"]
 
 #: dtypes the interpreter computes in
@@ -260,27 +260,34 @@ def build_program(input_dtypes: Sequence[str], constants: Sequence[tuple[str, An
 LOOP_NAMES = {k: f"{name} {tin}->{tout}" for (name, tin, tout), (k, _) in LOOPS.items()}
 
 
+def scalar_program(sop: Any, in_dtypes: Sequence[str],
+                   out_dtypes: Sequence[str]) -> Program | None:
+    """The program of scalar op ``sop`` (a table op or a ``Composite``) on
+    inputs of ``in_dtypes`` giving ``out_dtypes``, or None.  Elemwise nodes
+    and the prologues of fused reductions (:mod:`.reduce`) both use it."""
+    if isinstance(sop, Composite):
+        if tuple(in_dtypes) != sop.input_dtypes:
+            return None
+        return build_program(in_dtypes, sop.constants,
+                             [(s.op, s.args, s.dtype) for s in sop.steps],
+                             sop.outputs, out_dtypes)
+    if isinstance(sop, ScalarOp) and len(out_dtypes) == 1:
+        return build_program(in_dtypes, [],
+                             [(sop, tuple(range(len(in_dtypes))), out_dtypes[0])],
+                             [len(in_dtypes)], out_dtypes)
+    return None
+
+
 def node_program(node: Apply) -> Program | None:
     """The program of an ``Elemwise`` node (fused or not), or None."""
     op = node.op
-    sop = getattr(op, "scalar_op", None)
     in_dtypes = [getattr(i.type, "dtype", None) for i in node.inputs]
     out_dtypes = [getattr(o.type, "dtype", None) for o in node.outputs]
     ins = [d for d in in_dtypes if isinstance(d, str)]
     outs = [d for d in out_dtypes if isinstance(d, str)]
     if len(ins) != len(in_dtypes) or len(outs) != len(out_dtypes):
         return None
-    if isinstance(sop, Composite):
-        if tuple(ins) != sop.input_dtypes:
-            return None
-        program = build_program(ins, sop.constants,
-                                [(s.op, s.args, s.dtype) for s in sop.steps],
-                                sop.outputs, outs)
-    elif isinstance(sop, ScalarOp) and len(outs) == 1:
-        program = build_program(ins, [], [(sop, tuple(range(len(ins))), outs[0])],
-                                [len(ins)], outs)
-    else:
-        return None
+    program = scalar_program(getattr(op, "scalar_op", None), ins, outs)
     if program is None or (program.checked and getattr(op, "inplace_pattern", None)):
         return None
     return program

@@ -6,12 +6,14 @@
   :class:`~symarray.kernels_c._reduce.CyReduceThunk`;
 * ``Argmax``/``Argmin`` a :class:`~symarray.kernels_c._reduce.CyArgReduceThunk`;
 * fused ``ReduceElemwise`` nodes (:mod:`symarray.tensor.reduction_fused`)
-  a ``CyReduceThunk`` with a *prologue*: the scalar program, translated by
-  :func:`prologue_program` into the engine's int32 instructions
-  ``(opcode, dst, a, b, c)``.  The prologue runs in float32 or float64 and
-  knows the ops of :data:`PROLOGUE_OPS`; anything else (casts, integers,
-  comparisons) is declined, and :func:`prologue_program` returning None is
-  also how the rewrite knows not to fuse.
+  a ``CyReduceThunk`` with a *prologue*: the scalar program as a
+  :class:`~symarray.kernels_c.program.Program` of the elementwise block
+  interpreter, built by the same builder as every ``Elemwise`` node's
+  (:func:`~symarray.kernels_c.program.scalar_program`), so a prologue runs
+  every op and dtype an ``Elemwise`` kernel runs (casts, integers,
+  comparisons included) and declines what it declines;
+  :func:`prologue_program` returning None is also how the rewrite knows
+  not to fuse.
 
 Complex and float16 inputs run ``perform``.  Large inputs run on the
 kernels' thread pool (:mod:`symarray.kernels_c._threads`), on the
@@ -26,45 +28,38 @@ kernels' thread pool (:mod:`symarray.kernels_c._threads`), on the
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
-
-import numpy as np
+import warnings
+from typing import Any
 
 from symarray.graph.basic import Apply
 from symarray.kernels_c import register
+from symarray.kernels_c._composite import loop_table as interpreter_loops
 from symarray.kernels_c._reduce import (
     MAX_INPUTS,
     OPS,
     CyArgReduceThunk,
     CyReduceThunk,
     has_reduce,
-    prologue_ops,
+    loop_table,
     tindex,
 )
+from symarray.kernels_c.program import DTYPES, Program, scalar_program
 from symarray.scalar.basic import ScalarOp
-from symarray.scalar.composite import Composite
 from symarray.tensor.reduction import Argmax, ArgReduce, CAReduce
 from symarray.tensor.reduction_fused import ReduceElemwise
 
 __all__ = ["reduce_thunk", "arg_reduce_thunk", "reduce_elemwise_thunk",
-           "prologue_program", "Prologue", "acc_dtype_of", "PROLOGUE_OPS"]
+           "prologue_program", "acc_dtype_of", "SAME_LOOPS"]
 
-#: scalar op name -> (opcode, arity) of the prologue interpreter
-PROLOGUE_OPS: dict[str, tuple[int, int]] = prologue_ops()
-
-#: dtypes a prologue computes in
-PROLOGUE_DTYPES = ("float32", "float64")
-
-
-class Prologue(NamedTuple):
-    """A scalar program in the engine's terms."""
-
-    dtype: str             # the compute dtype
-    code: np.ndarray       # int32 (n_steps, 5): opcode, dst, a, b, c (-1: unused)
-    slot_of: np.ndarray    # int32 per register: scratch block, -1 for inputs
-    n_slots: int           # scratch blocks for constants and steps
-    constants: np.ndarray  # float64 value of each constant register
-    out_reg: int           # the register the reduction reads
+#: whether ``_reduce`` was built from the same loop table as ``_composite``
+#: (program loop numbers index both); if not, nothing fuses until both are
+#: rebuilt
+SAME_LOOPS: bool = loop_table() == interpreter_loops()
+if not SAME_LOOPS:  # pragma: no cover - a stale build
+    warnings.warn("symarray.kernels_c: _reduce and _composite were built from "
+                  "different scalar tables; reductions are not fused with "
+                  "their elementwise producers until both are rebuilt",
+                  RuntimeWarning, stacklevel=1)
 
 
 def acc_dtype_of(op: CAReduce, in_dtype: str) -> str:
@@ -76,79 +71,20 @@ def acc_dtype_of(op: CAReduce, in_dtype: str) -> str:
     return in_dtype
 
 
-def _steps(sop: ScalarOp) -> tuple[list[tuple[str, tuple[int, ...]]], int, list[Any],
-                                   int] | None:
-    """``(steps, nin, constants, out_reg)`` of a scalar op as a program."""
-    if isinstance(sop, Composite):
-        if len(sop.outputs) != 1 or any(type(s.op) is not ScalarOp for s in sop.steps):
-            return None
-        steps = [(s.op.name, tuple(s.args)) for s in sop.steps]
-        return steps, len(sop.input_dtypes), [v for _, v in sop.constants], \
-            sop.outputs[0]
-    if type(sop) is not ScalarOp:
-        return None
-    return [(sop.name, tuple(range(sop.nin)))], sop.nin, [], sop.nin
-
-
 def prologue_program(sop: ScalarOp, dtypes: list[str],
-                     elem_dtype: str) -> Prologue | None:
-    """The engine's program for ``sop`` on inputs of ``dtypes`` giving
-    ``elem_dtype``, or None when the prologue cannot run it.
+                     elem_dtype: str) -> Program | None:
+    """The interpreter's program for ``sop`` on inputs of ``dtypes`` giving
+    ``elem_dtype`` (the values reduced), or None when it cannot run it.
 
+    >>> from symarray.kernels_c.program import LOOP_NAMES
     >>> from symarray.scalar import get_scalar_op
-    >>> p = prologue_program(get_scalar_op("sqr"), ["float64"], "float64")
-    >>> p.dtype, p.code.tolist() == [[PROLOGUE_OPS["sqr"][0], 1, 0, -1, -1]]
-    ('float64', True)
+    >>> p = prologue_program(get_scalar_op("gt"), ["int32", "float32"], "bool")
+    >>> [LOOP_NAMES[k] for k in p.code[:, 0]]
+    ['cast int32->float64', 'cast float32->float64', 'gt float64->bool']
     """
-    if elem_dtype not in PROLOGUE_DTYPES or set(dtypes) != {elem_dtype}:
+    if not SAME_LOOPS or elem_dtype not in DTYPES or not 1 <= len(dtypes) <= MAX_INPUTS:
         return None
-    if isinstance(sop, Composite):
-        all_dtypes = {*sop.input_dtypes, *(d for d, _ in sop.constants),
-                      *(s.dtype for s in sop.steps)}
-        if all_dtypes != {elem_dtype}:
-            return None
-    parts = _steps(sop)
-    if parts is None:
-        return None
-    steps, nin, consts, out_reg = parts
-    if nin != len(dtypes) or nin > MAX_INPUTS:
-        return None
-    base = nin + len(consts)
-    if out_reg < base:  # the output is an input or a constant
-        return None
-    last_read: dict[int, int] = {}
-    for k, (name, args) in enumerate(steps):
-        if name not in PROLOGUE_OPS or PROLOGUE_OPS[name][1] != len(args):
-            return None
-        for a in args:
-            last_read[a] = k
-    slot_of = np.full(base + len(steps), -1, dtype=np.int32)
-    slot_of[nin:base] = np.arange(len(consts), dtype=np.int32)
-    n_slots = len(consts)
-    free: list[int] = []
-    code = np.full((len(steps), 5), -1, dtype=np.int32)
-    for k, (name, args) in enumerate(steps):
-        dst = base + k
-        # a step's block is taken before its arguments' blocks are freed, so
-        # no loop writes a block it reads
-        if free:
-            slot_of[dst] = free.pop()
-        else:
-            slot_of[dst] = n_slots
-            n_slots += 1
-        if name == "pow" and args[1] >= nin and args[1] < base \
-                and float(consts[args[1] - nin]) == 2.0:
-            name, args = "sqr", args[:1]  # x ** 2: one multiply
-        code[k, 0] = PROLOGUE_OPS[name][0]
-        code[k, 1] = dst
-        code[k, 2:2 + len(args)] = args
-        for a in set(args):
-            if a >= base and last_read[a] == k and a != out_reg:
-                free.append(int(slot_of[a]))
-        if dst not in last_read and dst != out_reg:
-            free.append(int(slot_of[dst]))
-    constants = np.array([float(v) for v in consts], dtype=np.float64)
-    return Prologue(elem_dtype, code, slot_of, n_slots, constants, out_reg)
+    return scalar_program(sop, dtypes, [elem_dtype])
 
 
 def _threads() -> int:
@@ -201,5 +137,5 @@ def reduce_elemwise_thunk(node: Apply) -> Any:
     if prologue is None or acc is None:
         return None
     return CyReduceThunk(node, OPS[op.reduce_op.name], acc, op.reduce_op.axis,
-                         tuple(prologue), _threads())
+                         prologue, _threads())
 

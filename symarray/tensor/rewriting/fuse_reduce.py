@@ -19,8 +19,8 @@ It applies when:
   elsewhere is computed anyway, so fusing would compute it twice);
 * the elementwise node overwrites nothing (no ``inplace_pattern``) and has
   one output;
-* the C prologue can run ``f`` (float32/float64 programs of the ops in
-  :data:`symarray.kernels_c.reduce.PROLOGUE_OPS`, no casts) and the
+* the C prologue can run ``f`` (what the elementwise interpreter runs:
+  :func:`symarray.kernels_c.reduce.prologue_program`) and the
   reduction has C loops for its accumulator dtype.  Anything else keeps
   the two nodes, whose separate kernels are at least as fast as the fused
   node's ``perform``.  Without the compiled kernels nothing is fused.

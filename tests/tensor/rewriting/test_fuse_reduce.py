@@ -3,7 +3,7 @@ elementwise producer.
 
 The rewrite must apply where it should (``sum(x ** 2, axis=1)``, a fused
 composite feeding a max...), keep the two nodes where it should not (the
-elementwise result read elsewhere, integer programs), keep every value
+elementwise result read elsewhere, dtypes without C loops), keep every value
 (hypothesis draws random programs and axes and compares with the
 unrewritten graph), keep gradients working, and make no temporary of the
 input's size (tracemalloc).
@@ -93,9 +93,17 @@ def test_not_fused_when_the_values_are_read_elsewhere():
     assert not _fused(f)
 
 
-def test_not_fused_for_integer_programs():
+def test_integer_programs_fuse():
+    # the prologue runs the elementwise interpreter's programs, every dtype
     x = T.lmatrix("x")
     v = np.arange(12).reshape(3, 4)
+    f = _same([x], [T.sum(x * x + 1, axis=0)], [v])
+    assert len(_fused(f)) == 1
+
+
+def test_not_fused_for_programs_without_c_loops():
+    x = T.zmatrix("x")  # complex: the C kernels decline it
+    v = np.arange(12).reshape(3, 4) + 1j
     f = _same([x], [T.sum(x * x + 1, axis=0)], [v])
     assert not _fused(f)
     assert any(isinstance(n.op, Elemwise) for n in f.maker.fgraph.apply_nodes)
