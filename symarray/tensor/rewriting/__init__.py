@@ -15,6 +15,8 @@ family (docs/rewrites.md has the table of every rewrite):
     elementwise subgraphs -> one ``Elemwise(Composite)`` node.
 ``fuse_reduce``
     a reduction and the elementwise node feeding it -> one ``ReduceElemwise``.
+``blas_stream``
+    ``gemv(y0, a, X.T, f(X @ w), b)`` -> one ``StreamGemv`` pass over ``X``.
 ``inplace``
     ops -> their in-place versions, where the destroy handler allows.
 ``shape``
@@ -35,6 +37,7 @@ imports below, and of the definitions in each module.
 """
 
 from symarray.tensor.rewriting import (  # noqa: F401  (importing registers them)
+    blas_stream,
     canonicalize,
     canonicalize_layout,
     folding,
