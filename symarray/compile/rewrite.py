@@ -23,6 +23,7 @@ the tensor rewrites.
 from __future__ import annotations
 
 import symarray.control.scan.rewriting  # noqa: F401  (the scan rewrites)
+import symarray.tensor.random.rewriting  # noqa: F401  (random ops in place)
 import symarray.tensor.rewriting  # noqa: F401  (registers the tensor rewrites)
 from symarray.compile import graph_cache
 from symarray.compile.mode import REWRITE_PIPELINES, Mode

@@ -196,3 +196,14 @@ def tensor_constructor(value: Any, name: str | None = None, strict: bool = False
         arr = np.asarray(arr)
         borrow = True
     return TensorSharedVariable(ttype, arr, name, strict, allow_downcast, borrow)
+
+
+@shared_constructor
+def random_generator_constructor(value: Any, **kwargs: Any) -> SharedVariable | None:
+    """NumPy ``RandomState``/``Generator`` values: the random package's
+    constructor (:mod:`symarray.tensor.random.streams`, loaded on first use)."""
+    if not isinstance(value, (np.random.RandomState, np.random.Generator)):
+        return None
+    from symarray.tensor.random.streams import randomstate_constructor
+
+    return randomstate_constructor(value, **kwargs)

@@ -33,3 +33,15 @@ from symarray.tensor.subtensor_advanced import *  # noqa: F403
 from symarray.tensor.subtensor_inc import *  # noqa: F403
 from symarray.tensor.type import TensorType, dtype_of
 from symarray.tensor.variable import TensorConstant, TensorVariable
+
+# -- random numbers: Theano's T.shared_randomstreams / T.raw_random, loaded on
+# first use (symarray.tensor.random; the streams make shared variables)
+_RANDOM_MODULES = ("random", "raw_random", "shared_randomstreams")
+
+
+def __getattr__(name: str) -> object:
+    if name in _RANDOM_MODULES:
+        import importlib
+
+        return importlib.import_module(f"symarray.tensor.{name}")
+    raise AttributeError(f"module 'symarray.tensor' has no attribute {name!r}")
