@@ -153,3 +153,8 @@ class BadOptimization(DebugModeError):  # noqa: N818 - Theano's name
 
 class InvalidValueError(DebugModeError, ValueError):
     """A node made NaN or infinity from finite inputs (``check_isfinite``)."""
+
+
+class SparseFormatError(SymarrayError, TypeError):
+    """A value or variable is not a sparse matrix of the expected format
+    (a dense array where a scipy.sparse matrix is expected, or csc for csr)."""

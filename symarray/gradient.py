@@ -144,10 +144,18 @@ def _tensor() -> Any:
 
 def _zeros_like_float(var: TensorLike) -> TensorLike:
     T = _tensor()  # noqa: N806 - Theano's name
+    if _other_type(var) and hasattr(var, "zeros_like"):  # sparse zeros are sparse
+        return var.zeros_like()
     dtype = var.type.dtype
     if not dtype.startswith(("float", "complex")):
         dtype = config.floatX
     return T.zeros_like(var, dtype=dtype)
+
+
+def _other_type(g: Any) -> bool:
+    """A variable of a non-tensor type (sparse): its gradients keep the type
+    the op's L_op gave them and are summed with their own ``+``."""
+    return isinstance(g, Variable) and not isinstance(g.type, _tensor().TensorType)
 
 
 def _as_list(x: TensorLike | Sequence[TensorLike]) -> list[TensorLike]:
@@ -305,6 +313,8 @@ def grad(
 def _fit(g: TensorLike, w: TensorLike) -> TensorLike:
     """Make gradient ``g`` have exactly ``w``'s type (dtype, broadcastable)."""
     T = _tensor()  # noqa: N806 - Theano's name
+    if _other_type(w) or _other_type(g):
+        return g  # the op made it of w's type
     if g.type.dtype != w.type.dtype:
         g = T.cast(g, w.type.dtype)
     if g.type != w.type:
@@ -352,6 +362,10 @@ def _backprop(
             result = None
         elif len(real) == 1:
             result = real[0]
+        elif any(_other_type(p) for p in real):
+            result = real[0]
+            for p in real[1:]:
+                result = result + p  # sparse gradients add with their own op
         else:
             result = T.add(*real)
         total[var] = result
@@ -379,7 +393,7 @@ def _backprop(
         for inp, g in zip(node.inputs, in_grads, strict=True):
             if inp not in depends or inp in blockers or _is_disconnected(g):
                 continue
-            if not _is_null(g):
+            if not _is_null(g) and not _other_type(g):
                 g = T.as_tensor_variable(g)
                 if g.type.ndim != getattr(inp.type, "ndim", g.type.ndim):
                     raise SymarrayError(
