@@ -45,7 +45,10 @@ def verify_grad(
     T = _tensor()  # noqa: N806 - Theano's name
     if not isinstance(pt, (list, tuple)):
         raise TypeError("verify_grad: pt must be a list of arrays (one per input)")
-    pt = [np.array(p) for p in pt]
+    # C order: the finite differences perturb p through p.reshape(-1), a view
+    # only for C-contiguous arrays (a Fortran-ordered point would be copied
+    # and the numeric gradient silently come out as zeros)
+    pt = [np.array(p, order="C") for p in pt]
     if rng is None:
         rng = np.random.default_rng(42)
     for k, p in enumerate(pt):

@@ -636,6 +636,15 @@ def test_verify_grad_accepts_a_right_gradient():
     verify_grad(T.exp, [np.ones(3)], rng=np.random.RandomState(0))
 
 
+def test_verify_grad_fortran_ordered_point():
+    # a Fortran-ordered point must be perturbed, not a copy of it: a wrong
+    # gradient is still caught and a right one accepted
+    point = np.asfortranarray(np.array([[1.0, -2.0, 0.5], [3.0, 0.25, -1.0]]))
+    verify_grad(lambda x: _Square()(x), [point], rng=_rng(5))
+    with pytest.raises(GradientError):
+        verify_grad(lambda x: _Square(bad=True)(x), [point], rng=_rng(6))
+
+
 def test_verify_grad_reports_worst_element():
     point = np.array([[1.0, -2.0], [3.0, 0.5]])
     with pytest.raises(GradientError) as info:

@@ -207,3 +207,15 @@ def random_generator_constructor(value: Any, **kwargs: Any) -> SharedVariable | 
     from symarray.tensor.random.streams import randomstate_constructor
 
     return randomstate_constructor(value, **kwargs)
+
+
+@shared_constructor
+def scipy_sparse_constructor(value: Any, **kwargs: Any) -> SharedVariable | None:
+    """scipy.sparse matrices: :mod:`symarray.sparse`'s constructor, loaded on
+    first use (so ``shared(csr)`` works without importing the package first;
+    scipy itself is not imported to ask)."""
+    if not type(value).__module__.startswith("scipy.sparse"):
+        return None
+    from symarray.sparse.sharedvar import sparse_constructor
+
+    return sparse_constructor(value, **kwargs)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from symarray.errors import RankError, ShapeMismatchError
-from symarray.graph.basic import Apply, Op
+from symarray.graph.basic import Apply, Op, Variable
 from symarray.tensor.basic import as_tensor_variable
 from symarray.tensor.elemwise import broadcast_static_shape, dimshuffle
 from symarray.tensor.math import ELEMWISE_OPS
@@ -344,6 +344,11 @@ def dot(a: Any, b: Any) -> Any:
     >>> T.dot(x, y).eval({x: [[1.0, 2.0], [3.0, 4.0]], y: [1.0, 1.0]}).tolist()
     [3.0, 7.0]
     """
+    for x in (a, b):
+        if isinstance(x, Variable) and not isinstance(x.type, TensorType):
+            # another type family's own product (sparse.dot), as Theano did
+            other: Any = x
+            return other.__matmul__(b) if x is a else other.__rmatmul__(a)
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     if a.ndim == 0 or b.ndim == 0:
         mul = ELEMWISE_OPS["mul"]

@@ -313,6 +313,34 @@ class _TensorMethods:
         return tt.sqrt(tt.sum(tt.sqr(self), axis=axis))
 
 
+#: binary operators that defer to an operand of another type family
+_DEFERRING = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
+              "divmod", "and", "or", "xor")
+
+
+def _defer_to_other_variables(cls: type) -> type:
+    """Make the binary operators of ``cls`` return ``NotImplemented`` for a
+    variable of another type family (a sparse matrix), so that Python asks
+    that operand's reflected operator: ``dense + sparse`` and ``dense @
+    sparse`` build the sparse ops, as in Theano."""
+    for stem in _DEFERRING:
+        for name in (f"__{stem}__", f"__r{stem}__"):
+            fn = cls.__dict__[name]
+
+            def op(self: Any, other: Any, _fn: Any = fn) -> Any:
+                if isinstance(other, Variable) and not isinstance(other,
+                                                                  _TensorMethods):
+                    return NotImplemented
+                return _fn(self, other)
+
+            op.__name__, op.__doc__ = fn.__name__, fn.__doc__
+            setattr(cls, name, op)
+    return cls
+
+
+_defer_to_other_variables(_TensorMethods)
+
+
 class TensorVariable(_TensorMethods, Variable):
     """A symbolic array."""
 

@@ -178,3 +178,19 @@ def test_custom_shared_constructor():
         from symarray.compile import sharedvalue
 
         sharedvalue._CONSTRUCTORS.remove(box_constructor)
+
+
+def test_shared_of_a_scipy_sparse_matrix_loads_the_sparse_package():
+    # in a fresh process: symarray.sparse is not imported by `import symarray`
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, scipy.sparse as sp, symarray as th\n"
+        "assert 'symarray.sparse' not in sys.modules\n"
+        "v = th.shared(sp.eye(3, format='csc'), name='m')\n"
+        "print(type(v).__name__, v.type.format, v.get_value().nnz)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["SparseSharedVariable", "csc", "3"]

@@ -165,3 +165,27 @@ def test_dense_gradient_through_sparse_product() -> None:
         got = sa.function([x, w], gw)(m, wv)
         d = m.toarray()
         assert_close(got, d.T @ (1 - np.tanh(d @ wv) ** 2))
+
+
+def test_dense_operators_and_tensor_dot_dispatch_to_sparse_ops() -> None:
+    # Theano's T.dot and the dense operand's operators hand a sparse operand
+    # to the sparse ops instead of failing in as_tensor_variable
+    x = S.csr_matrix("x", dtype="float64")
+    d = T.dmatrix("d")
+    xv = sp.random(4, 3, density=0.5, format="csr", random_state=1)
+    dv = np.arange(12.0).reshape(3, 4)
+    ev = np.arange(12.0).reshape(4, 3)
+    f = sa.function([x, d], [T.dot(d, x), T.dot(x, d), d @ x])
+    got = f(xv, dv)
+    dense = xv.toarray()
+    expected = [dv @ dense, dense @ dv, dv @ dense]
+    for g, e in zip(got, expected, strict=True):
+        g = g.toarray() if sp.issparse(g) else g
+        np.testing.assert_allclose(g, e)
+    e_ = T.dmatrix("e")
+    h = sa.function([x, e_], [e_ + x, e_ * x])
+    s, m = h(xv, ev)
+    s = s.toarray() if sp.issparse(s) else s
+    m = m.toarray() if sp.issparse(m) else m
+    np.testing.assert_allclose(s, ev + dense)
+    np.testing.assert_allclose(m, ev * dense)
