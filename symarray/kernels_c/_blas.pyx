@@ -33,23 +33,24 @@ Key decisions:
   does), a ``z`` that broadcasts against the product, a contracted length
   of 0 for the update ops, mixed or non-float dtypes, shape errors, and
   lengths beyond BLAS's 32-bit ints.
-* Threads.  SciPy's OpenBLAS threads each call itself, on its own pool
-  unless it was given a threads callback
-  (``openblas_set_threads_callback_function``): ``sb_threads`` runs the
-  jobs on helper threads of this module that spin ~50 us after a call and
-  then sleep, so, unlike OpenBLAS's own workers (which spin for up to
-  ~0.1 s after each call), they leave the cores to the next kernel.
-  OpenBLAS's jobs must all run at once (its level-3 jobs wait on each
-  other), so each job gets its own thread; one BLAS call runs at a time.
-  :mod:`symarray.kernels_c.blas` installs the callback.  A forked child
-  starts its own helpers (``pthread_atfork``).  Calls longer than
-  ``NOGIL_FLOPS`` multiply-adds release the GIL.
+* Threads.  SciPy's OpenBLAS splits a large product into jobs and, given
+  a threads callback (``openblas_set_threads_callback_function``, which
+  :mod:`symarray.kernels_c.blas` installs), hands them to ``sb_threads``
+  instead of its own pool: the jobs run as a gang of the process's one
+  thread pool (``_threads.h``), each on its own thread at once (level-3
+  jobs wait on each other), job 0 on the calling thread.  Kernels and BLAS
+  thus share one set of workers, which spin briefly after a call and then
+  sleep.  During its call a thunk caps OpenBLAS's thread count at the
+  ``kernel_threads`` flag it was compiled with (``sb_cap_threads``; 0: no
+  cap), so ``kernel_threads=1`` runs BLAS on the calling thread.  Calls
+  longer than ``NOGIL_FLOPS`` multiply-adds release the GIL.
 """
 
 cimport numpy as cnp
 from libc.string cimport memset
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 
+from symarray.kernels_c._threads cimport parallel_gang
 from symarray.vm._cvm cimport (
     CCell,
     CyPyThunk,
@@ -142,10 +143,10 @@ cdef extern from *:
     """
     #include <limits.h>
     #include <stddef.h>
-    #include <pthread.h>
-    #include <sched.h>
-    #include <signal.h>
-    #include <stdint.h>
+    #include <stdio.h>
+    #include <stdlib.h>
+    #include <sys/syscall.h>
+    #include <unistd.h>
     #include <numpy/ndarraytypes.h>
 
     /* How BLAS can read an r x c matrix with byte strides (sr, sc) of
@@ -183,145 +184,91 @@ cdef extern from *:
         return 1;
     }
 
-    /* -- BLAS's jobs on helper threads that sleep between calls ------------ */
+    /* -- OpenBLAS's jobs on the pool (see sb_threads) ----------------------- */
 
     typedef void (*sb_dojob)(int thread_num, void *jobdata, int dojob_data);
 
-    #if defined(__x86_64__) || defined(__i386__)
-    #define SB_PAUSE() __builtin_ia32_pause()
-    #else
-    #define SB_PAUSE() ((void)0)
-    #endif
-    #define SB_MAX_JOBS 64
-    #define SB_SPIN 20000          /* pause loops (~50-100 us) before sleeping */
+    static long sb_n_calls = 0;    /* calls run on the pool (atomic) */
+    static long sb_n_serial = 0;   /* calls of one job (atomic) */
+    static long sb_seen[64];       /* kernel thread ids that ran jobs (a set) */
+    static __thread long sb_tid = 0;
 
-    /* One BLAS call at a time: OpenBLAS's job slots are per job index. */
-    static pthread_mutex_t sb_call = PTHREAD_MUTEX_INITIALIZER;
-    static struct {
-        pthread_mutex_t mu;
-        pthread_cond_t go;         /* helpers wait for a new generation */
-        int n_helpers;             /* helper threads alive (jobs 1..n_helpers) */
-        uint32_t gen;              /* bumped per call (atomic) */
-        sb_dojob dojob;            /* the call's jobs (set before gen moves) */
-        char *jobs;
-        size_t size;
-        int data, numjobs;
-        int done;                  /* jobs the helpers finished (atomic) */
-        uint32_t start_gen[SB_MAX_JOBS];
-    } sb_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER};
-    static long sb_n_calls = 0;    /* calls run on the helpers */
-    static long sb_n_serial = 0;   /* calls with one job (no helper) */
-
-    static void *sb_helper(void *arg) {
-        const int k = (int)(size_t)arg;
-        uint32_t seen = sb_pool.start_gen[k];
-        for (;;) {
-            uint32_t g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
-            for (int spin = 0; g == seen && spin < SB_SPIN; spin++) {
-                SB_PAUSE();
-                g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
-            }
-            if (g == seen) {
-                pthread_mutex_lock(&sb_pool.mu);
-                while ((g = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE)) == seen)
-                    pthread_cond_wait(&sb_pool.go, &sb_pool.mu);
-                pthread_mutex_unlock(&sb_pool.mu);
-            }
-            seen = g;
-            if (k < sb_pool.numjobs) {
-                sb_pool.dojob(k, sb_pool.jobs + (size_t)k * sb_pool.size, sb_pool.data);
-                __atomic_fetch_add(&sb_pool.done, 1, __ATOMIC_RELEASE);
-            }
+    /* Add this thread to sb_seen (for tests: which threads run BLAS). */
+    static void sb_note_thread(void) {
+        if (!sb_tid) sb_tid = (long)syscall(SYS_gettid);
+        for (int i = 0; i < 64; i++) {
+            long t = __atomic_load_n(&sb_seen[i], __ATOMIC_RELAXED);
+            if (t == sb_tid) return;
+            if (t == 0 && __atomic_compare_exchange_n(&sb_seen[i], &t, sb_tid, 0,
+                                                      __ATOMIC_RELAXED,
+                                                      __ATOMIC_RELAXED))
+                return;
+            if (t == sb_tid) return;
         }
-        return NULL;
+    }
+    static void sb_count(long *counter) {
+        __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
     }
 
-    /* Start helpers up to `want` (with sb_call held); returns how many run. */
-    static int sb_grow(int want) {
-        sigset_t all, old;
-        if (want > SB_MAX_JOBS - 1) want = SB_MAX_JOBS - 1;
-        if (sb_pool.n_helpers >= want) return sb_pool.n_helpers;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        while (sb_pool.n_helpers < want) {
-            pthread_t tid;
-            pthread_attr_t attr;
-            const int k = sb_pool.n_helpers + 1;
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            sb_pool.start_gen[k] = __atomic_load_n(&sb_pool.gen, __ATOMIC_ACQUIRE);
-            const int err = pthread_create(&tid, &attr, sb_helper, (void *)(size_t)k);
-            pthread_attr_destroy(&attr);
-            if (err) break;
-            sb_pool.n_helpers++;
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        return sb_pool.n_helpers;
+    static void sb_no_threads(int numjobs) {
+        fprintf(stderr,
+                "symarray: cannot run the %d jobs of an OpenBLAS call at once "
+                "(more than 64, or pthread_create failed).  OpenBLAS's jobs "
+                "wait on each other, so they cannot run one after another on "
+                "one thread.  Raise the process's thread limit, or set "
+                "OPENBLAS_NUM_THREADS=1 or SYMARRAY_BLAS_THREADS=native.\\n",
+                numjobs);
+        abort();
     }
 
-    static void sb_atfork_prepare(void) { pthread_mutex_lock(&sb_call); }
-    static void sb_atfork_parent(void) { pthread_mutex_unlock(&sb_call); }
-    static void sb_atfork_child(void) {  /* only the forking thread is left */
-        pthread_mutex_init(&sb_call, NULL);
-        pthread_mutex_init(&sb_pool.mu, NULL);
-        pthread_cond_init(&sb_pool.go, NULL);
-        sb_pool.n_helpers = 0;
-    }
-    static pthread_once_t sb_once = PTHREAD_ONCE_INIT;
-    static void sb_install(void) {
-        pthread_atfork(sb_atfork_prepare, sb_atfork_parent, sb_atfork_child);
+    /* -- how many jobs OpenBLAS makes: the kernel_threads flag ------------- */
+
+    typedef void (*sb_set_fn)(int);
+    typedef int (*sb_get_fn)(void);
+    static sb_set_fn sb_set_threads = NULL;   /* openblas_set_num_threads */
+    static sb_get_fn sb_get_threads = NULL;   /* openblas_get_num_threads */
+
+    static void sb_bind(size_t set, size_t get) {
+        sb_set_threads = (sb_set_fn)set;
+        sb_get_threads = (sb_get_fn)get;
     }
 
-    /* OpenBLAS's threads callback: job i is dojob(i, jobdata + i * size,
-       data); every job must run at the same time (level-3 jobs wait on each
-       other), so each gets its own thread: job 0 this one, job k helper k. */
-    static void sb_threads(int sync, sb_dojob dojob, int numjobs, size_t size,
-                           void *jobdata, int data) {
-        char *jobs = (char *)jobdata;
-        (void)sync;  /* OpenBLAS always waits for the jobs */
-        pthread_once(&sb_once, sb_install);
-        pthread_mutex_lock(&sb_call);
-        if (numjobs > SB_MAX_JOBS) numjobs = SB_MAX_JOBS;  /* never: MAX_THREADS 64 */
-        int helpers = numjobs > 1 ? sb_grow(numjobs - 1) : 0;
-        if (numjobs > 1 && helpers < numjobs - 1) {  /* no threads: one by one */
-            for (int i = helpers + 1; i < numjobs; i++)
-                dojob(i, jobs + (size_t)i * size, data);  /* last resort */
-            numjobs = helpers + 1;
-        }
-        if (numjobs <= 1) {
-            if (numjobs == 1) dojob(0, jobs, data);
-            sb_n_serial++;
-        } else {
-            pthread_mutex_lock(&sb_pool.mu);
-            sb_pool.dojob = dojob;
-            sb_pool.jobs = jobs;
-            sb_pool.size = size;
-            sb_pool.data = data;
-            sb_pool.numjobs = numjobs;
-            __atomic_store_n(&sb_pool.done, 0, __ATOMIC_RELAXED);
-            __atomic_fetch_add(&sb_pool.gen, 1, __ATOMIC_RELEASE);
-            pthread_cond_broadcast(&sb_pool.go);
-            pthread_mutex_unlock(&sb_pool.mu);
-            dojob(0, jobs, data);
-            for (long spin = 0;
-                 __atomic_load_n(&sb_pool.done, __ATOMIC_ACQUIRE) < numjobs - 1; spin++) {
-                if (spin < 4096) SB_PAUSE();
-                else sched_yield();
-            }
-            sb_n_calls++;
-        }
-        pthread_mutex_unlock(&sb_call);
+    /* Before a BLAS call of a thunk compiled with kernel_threads = flag (GIL
+       held): cap OpenBLAS's thread count at flag (0: no cap); returns the
+       count to put back after the call, 0 when it was left alone. */
+    static inline int sb_cap_threads(int flag) {
+        if (flag <= 0 || !sb_set_threads) return 0;
+        const int now = sb_get_threads();
+        if (now <= flag) return 0;
+        sb_set_threads(flag);
+        return now;
+    }
+    static inline void sb_uncap_threads(int before) {
+        if (before > 0) sb_set_threads(before);
     }
 
-    static size_t sb_threads_address(void) { return (size_t)&sb_threads; }
-    static long sb_get_calls(void) { return sb_n_calls; }
-    static long sb_get_serial(void) { return sb_n_serial; }
+    static long sb_get_calls(void) {
+        return __atomic_load_n(&sb_n_calls, __ATOMIC_RELAXED);
+    }
+    static long sb_get_serial(void) {
+        return __atomic_load_n(&sb_n_serial, __ATOMIC_RELAXED);
+    }
     """
     int sb_layout(cnp.npy_intp r, cnp.npy_intp c, cnp.npy_intp sr, cnp.npy_intp sc,
                   cnp.npy_intp e, int* ld) noexcept nogil
     int sb_vector(cnp.npy_intp n, cnp.npy_intp s, cnp.npy_intp e, char** p,
                   int* inc) noexcept nogil
-    size_t sb_threads_address() noexcept
+    ctypedef void (*sb_dojob)(int thread_num, void* jobdata,
+                              int dojob_data) noexcept nogil
+    long sb_n_calls
+    long sb_n_serial
+    long sb_seen[64]
+    void sb_note_thread() noexcept nogil
+    void sb_count(long* counter) noexcept nogil
+    void sb_no_threads(int numjobs) noexcept nogil
+    void sb_bind(size_t set, size_t get) noexcept
+    int sb_cap_threads(int flag) noexcept
+    void sb_uncap_threads(int before) noexcept
     long sb_get_calls() noexcept
     long sb_get_serial() noexcept
 
@@ -335,15 +282,68 @@ cdef enum:
     F64 = cnp.NPY_FLOAT64
 
 
+# -- OpenBLAS's threads callback: its jobs on the process's pool ------------------
+
+cdef struct _SbCall:
+    sb_dojob dojob              # runs job i: dojob(i, jobs + i * size, data)
+    char* jobs
+    size_t size
+    int data
+
+
+cdef void _sb_job(void* ctx, Py_ssize_t begin, Py_ssize_t end,
+                  int part) noexcept nogil:
+    cdef _SbCall* call = <_SbCall*>ctx
+    sb_note_thread()
+    call.dojob(part, call.jobs + <size_t>part * call.size, call.data)
+
+
+cdef void sb_threads(int sync, sb_dojob dojob, int numjobs, size_t size,
+                     void* jobdata, int data) noexcept nogil:
+    """OpenBLAS's threads callback: job i is ``dojob(i, jobdata + i * size,
+    data)``; every job must run at the same time (level-3 jobs wait on each
+    other), so the jobs run as a gang of the pool, job 0 on this thread.
+    ``sync`` is always 1: OpenBLAS expects the jobs done on return."""
+    cdef _SbCall call
+    if numjobs <= 1:
+        if numjobs == 1:
+            sb_note_thread()
+            dojob(0, jobdata, data)
+        sb_count(&sb_n_serial)
+        return
+    call.dojob = dojob
+    call.jobs = <char*>jobdata
+    call.size = size
+    call.data = data
+    if parallel_gang(_sb_job, &call, numjobs) < 0:
+        sb_no_threads(numjobs)  # reports and aborts: no order of the jobs is safe
+    sb_count(&sb_n_calls)
+
+
 def threads_callback_address():
-    """The address of the C callback that runs OpenBLAS's jobs on this
-    module's helper threads (for ``openblas_set_threads_callback_function``)."""
-    return sb_threads_address()
+    """The address of the C callback that runs OpenBLAS's jobs on the
+    process's thread pool (for ``openblas_set_threads_callback_function``)."""
+    return <size_t><void*>sb_threads
 
 
 def callback_stats():
-    """``(calls run on the helper threads, calls of a single job)``."""
+    """``(calls run on the pool, calls of a single job)``."""
     return sb_get_calls(), sb_get_serial()
+
+
+def callback_threads():
+    """Kernel thread ids (as in ``/proc/self/task``) of the threads that ran
+    OpenBLAS's jobs through the callback so far."""
+    return sorted(t for t in sb_seen if t)
+
+
+def bind_thread_count(size_t set_num_threads, size_t get_num_threads):
+    """Give the thunks OpenBLAS's ``openblas_set_num_threads`` and
+    ``openblas_get_num_threads`` (addresses; 0: none), so that the
+    ``kernel_threads`` flag also caps how many jobs OpenBLAS makes."""
+    if (set_num_threads == 0) != (get_num_threads == 0):
+        raise ValueError("bind_thread_count: give both addresses or neither")
+    sb_bind(set_num_threads, get_num_threads)
 
 
 # -- BLAS calls, typed by the dtype number ----------------------------------------
@@ -419,11 +419,16 @@ cdef class _CyBlasThunk(CyThunk):
     cdef int itemsize
     cdef CyPyThunk fallback     # runs perform on the same cells
     cdef list _copies           # arrays copied for this call (kept alive)
+    cdef int threads            # kernel_threads when compiled: caps BLAS's jobs
 
-    def __init__(self, node):
+    def __init__(self, node, int threads=0):
         import numpy as np
 
         CyThunk.__init__(self, node)
+        if threads < 0:
+            raise ValueError(f"{type(self).__name__}: threads must be >= 0 (the "
+                             f"kernel_threads flag), got {threads}")
+        self.threads = threads
         dtype = np.dtype(node.outputs[0].type.dtype)
         if dtype.num not in (F32, F64):
             raise ValueError(f"{type(self).__name__}: {node} outputs {dtype}; only "
@@ -502,8 +507,8 @@ cdef class CyDotThunk(_CyBlasThunk):
     cdef int nda                # rank of the first input
     cdef int ndb                # rank of the second input
 
-    def __init__(self, node):
-        _CyBlasThunk.__init__(self, node)
+    def __init__(self, node, int threads=0):
+        _CyBlasThunk.__init__(self, node, threads)
         a, b = node.inputs
         if a.type.dtype != b.type.dtype or a.type.dtype != node.outputs[0].type.dtype:
             raise ValueError(f"CyDotThunk: {node} mixes dtypes")
@@ -511,6 +516,7 @@ cdef class CyDotThunk(_CyBlasThunk):
         self.ndb = b.type.ndim
 
     cdef int run(self) except -1:
+        cdef int before = 0
         cdef CCell* ca = self.ins[0]
         cdef CCell* cb = self.ins[1]
         cdef cnp.npy_intp k
@@ -519,6 +525,7 @@ cdef class CyDotThunk(_CyBlasThunk):
         k = ca.shape[self.nda - 1]
         if cb.shape[0] != k or not _fits_int(k):
             return self.fallback.run()  # perform raises the shape error
+        before = sb_cap_threads(self.threads)
         try:
             if self.nda == 2 and self.ndb == 2:
                 return self._mm(k)
@@ -529,6 +536,7 @@ cdef class CyDotThunk(_CyBlasThunk):
             return self._vv(k)
         finally:
             self._copies.clear()
+            sb_uncap_threads(before)
 
     cdef int _mm(self, cnp.npy_intp k) except -1:
         cdef Mat a, b
@@ -625,8 +633,8 @@ cdef class _CyUpdateThunk(_CyBlasThunk):
 
     cdef bint inplace           # destroy_map {0: [0]}
 
-    def __init__(self, node):
-        _CyBlasThunk.__init__(self, node)
+    def __init__(self, node, int threads=0):
+        _CyBlasThunk.__init__(self, node, threads)
         self.inplace = bool(getattr(node.op, "inplace", False))
 
     cdef int _target(self, int ndim, cnp.npy_intp* shape, int* layout,
@@ -674,6 +682,7 @@ cdef class CyGemmThunk(_CyUpdateThunk):
     """``Gemm(z, alpha, x, y, beta)`` through ``?gemm`` (backend ``"c"``)."""
 
     cdef int run(self) except -1:
+        cdef int before = 0
         cdef Mat x, y
         cdef cnp.npy_intp shape[2]
         cdef cnp.npy_intp k
@@ -695,6 +704,7 @@ cdef class CyGemmThunk(_CyUpdateThunk):
         out = self.outs[0]
         alpha = _scalar(self.ins[1], self.typ)
         beta = _scalar(self.ins[4], self.typ)
+        before = sb_cap_threads(self.threads)
         try:
             self._mat(2, &x)
             self._mat(3, &y)
@@ -712,6 +722,7 @@ cdef class CyGemmThunk(_CyUpdateThunk):
                           x.p, x.ld, y.p, y.ld, beta, out.data, ld)
         finally:
             self._copies.clear()
+            sb_uncap_threads(before)
         return 0
 
 
@@ -719,6 +730,7 @@ cdef class CyGemvThunk(_CyUpdateThunk):
     """``Gemv(z, alpha, a, x, beta)`` through ``?gemv`` (backend ``"c"``)."""
 
     cdef int run(self) except -1:
+        cdef int before = 0
         cdef Mat a
         cdef Vec x, zv
         cdef cnp.npy_intp shape[1]
@@ -740,6 +752,7 @@ cdef class CyGemvThunk(_CyUpdateThunk):
         out = self.outs[0]
         alpha = _scalar(self.ins[1], self.typ)
         beta = _scalar(self.ins[4], self.typ)
+        before = sb_cap_threads(self.threads)
         try:
             self._mat(2, &a)
             self._vec(3, &x)
@@ -754,6 +767,7 @@ cdef class CyGemvThunk(_CyUpdateThunk):
                       out.data, 1)
         finally:
             self._copies.clear()
+            sb_uncap_threads(before)
         return 0
 
 
@@ -761,6 +775,7 @@ cdef class CyGerThunk(_CyUpdateThunk):
     """``Ger(z, alpha, x, y)`` through ``?ger`` (backend ``"c"``)."""
 
     cdef int run(self) except -1:
+        cdef int before = 0
         cdef Vec x, y
         cdef cnp.npy_intp shape[2]
         cdef int layout = 0, ld = 0
@@ -778,6 +793,7 @@ cdef class CyGerThunk(_CyUpdateThunk):
             return self.fallback.run()
         out = self.outs[0]
         alpha = _scalar(self.ins[1], self.typ)
+        before = sb_cap_threads(self.threads)
         try:
             self._vec(2, &x)
             self._vec(3, &y)
@@ -789,6 +805,7 @@ cdef class CyGerThunk(_CyUpdateThunk):
                     _ger(self.typ, x.n, y.n, alpha, x.p, x.inc, y.p, y.inc, out.data, ld)
         finally:
             self._copies.clear()
+            sb_uncap_threads(before)
         return 0
 
 

@@ -1,9 +1,10 @@
 # cython: language_level=3
-"""The kernels' shared thread pool (see _threads.h); cimport to use it.
+"""The process's thread pool (see _threads.h); cimport to use it.
 
 A kernel splits its work with :func:`parallel_chunks` or
 :func:`parallel_for` while it does not hold the GIL; ``fn`` must not touch
-Python objects.
+Python objects.  :func:`parallel_gang` runs parts that must all run at once
+(the BLAS threads callback).
 """
 
 # fn(ctx, begin, end, part): do elements [begin, end)
@@ -22,3 +23,12 @@ cdef int parallel_for(sa_task fn, void* ctx, Py_ssize_t n, Py_ssize_t align,
 # other threads ran.
 cdef int parallel_chunks(sa_task fn, void* ctx, Py_ssize_t n, Py_ssize_t chunk,
                          int nthreads) noexcept nogil
+
+# Call fn(ctx, k, k + 1, k) for every part k < parts at the same time, each
+# on its own thread (part 0 on the calling thread), and return when all
+# have returned: for parts that wait on each other (OpenBLAS's jobs).  A
+# gang from another thread waits until the pool is free; one called from
+# work running on the pool runs on temporary threads.  Returns parts - 1,
+# or -1 (no part ran) for more than 64 parts or when threads cannot be
+# created.
+cdef int parallel_gang(sa_task fn, void* ctx, int parts) noexcept nogil

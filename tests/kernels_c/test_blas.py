@@ -6,21 +6,26 @@ float64), with 0-size and 1-element shapes, and must give what the op's
 NumPy ``perform`` gives.  The update ops are checked in place (``z``
 overwritten when BLAS can write it) and out of place (``z`` untouched),
 with a zero scale left to ``perform`` (so ``0 * nan`` stays NaN).  The
-threads callback must run SciPy's BLAS correctly and survive ``fork``.
+threads callback must run SciPy's BLAS correctly on the process's one
+thread pool (``_threads``), survive ``fork`` and concurrent Python threads,
+and ``kernel_threads=1`` must keep BLAS and the kernels on the caller.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
+import threading
 import time
 
 import numpy as np
 import pytest
 
 import symarray.tensor as T  # noqa: N812 (Theano's convention)
-from symarray import kernels_c
+from symarray import config, kernels_c
+from symarray.kernels_c import _threads
 from symarray.kernels_c import blas as kblas
-from symarray.kernels_c._blas import CyDotThunk, callback_stats
+from symarray.kernels_c._blas import CyDotThunk, callback_stats, callback_threads
 from symarray.tensor.blas_ops import Gemm, Gemv, Ger
 from symarray.tensor.type import TensorType
 from symarray.vm import CyStorage
@@ -267,13 +272,20 @@ def test_threads_callback_runs_scipy_blas():
 
 def test_fork_child_uses_blas():
     node = T.dot(T.dmatrix(), T.dmatrix()).owner
-    a = np.random.default_rng(9).random((300, 300))
-    run_c(node, [a, a])  # threads have run in the parent
+    mv = T.dot(T.fmatrix(), T.fvector()).owner
+    rng = np.random.default_rng(9)
+    a = rng.random((300, 300))
+    m, v = rng.random((5000, 784)).astype("float32"), rng.random(784).astype("float32")
+    run_c(node, [a, a])  # the pool's workers have run BLAS jobs in the parent
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child
         try:
+            calls = callback_stats()[0]
             out = run_c(node, [a, a])[2]
-            os._exit(0 if np.allclose(out, a @ a) else 3)
+            out_v = run_c(mv, [m, v])[2]
+            good = np.allclose(out, a @ a) and np.allclose(out_v, m @ v, rtol=1e-4)
+            used = callback_stats()[0] > calls or not blas_is_threaded()
+            os._exit(0 if good and used else 3)
         finally:
             os._exit(4)
     deadline = time.monotonic() + 30
@@ -305,3 +317,120 @@ def test_numpy_blas_on_the_shared_team():
         kblas.share_blas_threads(False, ("numpy",))
     assert not set(changed) & set(kblas.shared_libraries)
     np.testing.assert_allclose(a @ a, want, rtol=1e-12)
+
+
+# -- OpenBLAS's jobs on the process's pool --------------------------------------------
+
+def openblas_threads():
+    """The thread count of SciPy's OpenBLAS (1 when it cannot be read)."""
+    for path in kblas.shared_libraries:
+        lib = ctypes.CDLL(path)
+        for _, getter in kblas._THREAD_COUNT:
+            fn = getattr(lib, getter, None)
+            if fn is not None:
+                return int(fn())
+    return 1
+
+
+def blas_is_threaded():
+    """Whether SciPy's OpenBLAS hands big products to the callback here."""
+    return bool(kblas.shared_libraries) and openblas_threads() > 1
+
+
+# products large enough for OpenBLAS to split into jobs
+THREADED = [("gemm", (600, 10), (10, 500)), ("gemm", (300, 300), (300, 300)),
+            ("gemm", (1000, 64), (64, 300)), ("gemv", (5000, 784), (784,)),
+            ("gemv", (1500, 1500), (1500,)), ("gevm", (2000,), (2000, 700))]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kind, sa, sb", THREADED, ids=lambda x: str(x))
+def test_threaded_products_match_numpy(dtype, kind, sa, sb):
+    rng = np.random.default_rng(11)
+    a, b = rand(rng, sa, dtype), rand(rng, sb, dtype)
+    x = TensorType(dtype, (False,) * len(sa))()
+    y = TensorType(dtype, (False,) * len(sb))()
+    node = T.dot(x, y).owner
+    calls = callback_stats()[0]
+    got = run_c(node, [a, b])[2]
+    want = a.astype("float64") @ b.astype("float64")
+    tol = 1e-4 if dtype == "float32" else 1e-11
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    if blas_is_threaded():
+        assert callback_stats()[0] > calls, "OpenBLAS ran this product unthreaded"
+
+
+def test_blas_jobs_run_on_the_one_pool():
+    """BLAS's jobs and the kernels' chunks run on the same workers: no
+    thread is started beside the pool's, and the jobs ran on the caller and
+    on pool workers only."""
+    tasks_before = {int(t) for t in os.listdir("/proc/self/task")}
+    seen_before = set(callback_threads())
+    rng = np.random.default_rng(12)
+    a = rng.random((400, 400))
+    node = T.dot(T.dmatrix(), T.dmatrix()).owner
+    for _ in range(3):
+        np.testing.assert_allclose(run_c(node, [a, a])[2], a @ a, rtol=1e-12)
+        _threads.run_probe(10**6, 2, chunk=10**4)
+    workers = set(_threads.worker_tids())
+    new_tasks = {int(t) for t in os.listdir("/proc/self/task")} - tasks_before
+    assert new_tasks <= workers
+    if blas_is_threaded():
+        ran = set(callback_threads())
+        assert ran - seen_before <= {threading.get_native_id()} | workers
+        assert ran & workers, "no BLAS job ran on a pool worker"
+
+
+def test_concurrent_python_threads_calling_blas_do_not_deadlock():
+    """Python threads calling threaded products and kernels at once: the
+    gangs take turns on the pool and every result is right."""
+    rng = np.random.default_rng(13)
+    a = rng.random((300, 300))
+    m, v = rng.random((3000, 784)), rng.random(784)
+    x, y, w = T.dmatrix("x"), T.dmatrix("y"), T.dvector("w")
+    import symarray as sa
+
+    f_mm = sa.function([x, y], T.tanh(T.dot(x, y)))
+    f_mv = sa.function([x, w], T.dot(x, w))
+    want_mm, want_mv = np.tanh(a @ a), m @ v
+    errors: list[str] = []
+
+    def loop(fn, args, want):
+        for _ in range(15):
+            got = fn(*args)
+            if not np.allclose(got, want, rtol=1e-10):
+                errors.append(f"{fn} gave a wrong result")
+
+    work = [(f_mm, (a, a), want_mm), (f_mv, (m, v), want_mv),
+            (f_mm, (a, a), want_mm), (f_mv, (m, v), want_mv)]
+    threads = [threading.Thread(target=loop, args=job) for job in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert not any(t.is_alive() for t in threads), "a Python thread hung in BLAS"
+    assert not errors
+
+
+def test_kernel_threads_1_runs_blas_and_kernels_on_the_caller():
+    import symarray as sa
+
+    rng = np.random.default_rng(14)
+    a, b = rng.random((600, 300)), rng.random((300, 500))
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    graph = T.tanh(T.dot(x, y)) * 2.0  # a threaded gemm and a threaded kernel
+    with config.change_flags(kernel_threads=1):
+        f1 = sa.function([x, y], graph)
+    f0 = sa.function([x, y], graph)
+    want = np.tanh(a @ b) * 2.0
+    count = openblas_threads()
+    calls, pool = callback_stats(), _threads.stats()
+    for _ in range(3):
+        np.testing.assert_allclose(f1(a, b), want, rtol=1e-12)
+    assert callback_stats() == calls
+    after = _threads.stats()
+    assert (after["parallel"], after["gang"]) == (pool["parallel"], pool["gang"])
+    assert openblas_threads() == count  # the cap lasts for the call only
+    np.testing.assert_allclose(f0(a, b), want, rtol=1e-12)
+    if blas_is_threaded() and _threads.default_threads() > 1:
+        assert callback_stats()[0] > calls[0]
