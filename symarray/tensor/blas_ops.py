@@ -58,7 +58,7 @@ _FLOATS = ("float32", "float64", "complex64", "complex128")
 #: with NumPy for both products, 8.2 ms with scipy's gemv next to NumPy's
 #: dot).  The C thunks (symarray.kernels_c.blas, the cvm linkers) call
 #: SciPy's OpenBLAS for every product (Dot, Gemm, Gemv, Ger) instead, with
-#: its jobs on the kernels' OpenMP team: one BLAS and one pool either way.
+#: its jobs on the kernels' thread pool: one BLAS and one pool either way.
 USE_SCIPY_BLAS = False
 
 
