@@ -51,6 +51,7 @@ Key decisions:
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -84,14 +85,12 @@ from symarray.errors import (
 from symarray.graph.basic import Apply, Variable
 from symarray.graph.fg import Feature, FunctionGraph
 from symarray.graph.traversal import clone_get_equiv
-from symarray.vm.program import Opcode, Program
+from symarray.vm.program import Program
 from symarray.vm.pyvm import PyVM, describe_failure
 
 __all__ = ["DebugMode", "DebugVM", "DebugRecord", "Replacement", "RewriteHistory",
            "THUNK_TOLERANCES", "REWRITE_TOLERANCES"]
 
-_CALL, _FREE, _HALT = int(Opcode.CALL), int(Opcode.FREE), int(Opcode.HALT)
-_JUMP, _JUMP_IF_FALSE = int(Opcode.JUMP), int(Opcode.JUMP_IF_FALSE)
 
 #: thunk backends that run ``perform`` themselves (no second run needed)
 _PERFORM_BACKENDS = frozenset({"py", "numpy"})
@@ -310,42 +309,17 @@ class _CheckingPyVM(PyVM):
 
     def __init__(self, program: Program, check_call: Any) -> None:
         super().__init__(program)
-        self._check_call = check_call
+        self._checked_calls = [functools.partial(check_call, k)
+                               for k in range(len(program.thunks))]
 
     def _run(self) -> None:
-        prog = self.program
-        cells, code, free, call = prog.cells, self._code, self._free, self._check_call
-        pc = 0
-        try:
-            while True:
-                op, a, b = code[pc]
-                if op == _CALL:
-                    call(a)
-                    pc += 1
-                elif op == _FREE:
-                    for c in free[a]:
-                        cells.clear(c)
-                    pc += 1
-                elif op == _HALT:
-                    return
-                elif op == _JUMP:
-                    pc = a
-                elif op == _JUMP_IF_FALSE:
-                    if cells[a] is None:
-                        raise RuntimeError("JUMP_IF_FALSE reads an empty cell")
-                    pc = pc + 1 if cells[a] else b
-                else:
-                    raise NotImplementedError(
-                        f"opcode {op} at instruction {pc} is not implemented")
-        except DebugModeError:  # its message already describes the node
-            if prog.allow_gc:
-                prog.cells.free()
-            else:
-                prog.cells.clear_cells(prog.after_call)
-            raise
-        except BaseException as err:
-            self._failed(err, pc)
-            raise
+        self._loop(self._checked_calls)
+
+    def _failed(self, err: BaseException, pc: int) -> None:
+        if isinstance(err, DebugModeError):  # its message already describes the node
+            self._empty_cells()
+        else:
+            super()._failed(err, pc)
 
 
 class DebugVM:

@@ -144,6 +144,23 @@ def _shape_of(x: Variable, given: Any) -> tuple[Any, Any]:
     return s[0], s[1]
 
 
+
+class _SameShapeOp(Op):
+    """Base of the ops whose (single) output has their first input's shape."""
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
+        return [_shape_of(node.inputs[0], input_shapes[0])]
+
+
+def _check_format(format: str, where: str) -> str:
+    """``format`` when it names a sparse format, else a SparseFormatError."""
+    if format not in FORMATS:
+        raise SparseFormatError(
+            f"{where}: format must be one of {sorted(FORMATS)}, got {format!r}"
+        )
+    return format
+
 def grad_like(g: Any, x: Variable) -> Any:
     """The gradient ``g`` as a sparse variable of ``x``'s format and dtype
     (a dense ``g`` is made sparse with all its non-zeros)."""
@@ -236,11 +253,7 @@ class CSM(Op):
     __props__ = ("format",)
 
     def __init__(self, format: str) -> None:
-        if format not in FORMATS:
-            raise SparseFormatError(
-                f"CSM: format must be one of {sorted(FORMATS)}, got {format!r}"
-            )
-        self.format = format
+        self.format = _check_format(format, "CSM")
 
     def make_node(self, data: Any, indices: Any, indptr: Any, shape: Any) -> Apply:
         where = f"CSM({self.format})"
@@ -405,7 +418,7 @@ def csm_shape(x: Any) -> Variable:
 
 
 # -- conversions -------------------------------------------------------------
-class DenseFromSparse(Op):
+class DenseFromSparse(_SameShapeOp):
     """The dense matrix (duplicates summed).  With ``structured`` (the
     default, as in Theano) the gradient is kept on the input's stored
     positions; otherwise it is the full dense gradient, made sparse."""
@@ -422,10 +435,6 @@ class DenseFromSparse(Op):
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = inputs[0].toarray()
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -450,12 +459,7 @@ class SparseFromDense(Op):
     __props__ = ("format",)
 
     def __init__(self, format: str) -> None:
-        if format not in FORMATS:
-            raise SparseFormatError(
-                f"SparseFromDense: format must be one of {sorted(FORMATS)}, got "
-                f"{format!r}"
-            )
-        self.format = format
+        self.format = _check_format(format, "SparseFromDense")
 
     def make_node(self, x: Any) -> Apply:
         where = f"{self.format}_from_dense"
@@ -520,7 +524,7 @@ def transpose(x: Any) -> Any:
     return tensor_transpose(as_tensor_variable(x))
 
 
-class Cast(Op):
+class Cast(_SameShapeOp):
     """The matrix with its values converted to ``dtype`` (duplicates merged)."""
 
     __props__ = ("out_type",)
@@ -539,10 +543,6 @@ class Cast(Op):
         output_storage[0][0] = canonical(inputs[0]).astype(self.out_type,
                                                             copy=False)
 
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
-
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         (x,) = inputs
@@ -558,17 +558,13 @@ def cast(x: Any, dtype: Any) -> Any:
     return x if x.type.dtype == dtype else Cast(dtype)(x)
 
 
-class AsFormat(Op):
+class AsFormat(_SameShapeOp):
     """The same matrix stored in ``format`` (csr <-> csc)."""
 
     __props__ = ("format",)
 
     def __init__(self, format: str) -> None:
-        if format not in FORMATS:
-            raise SparseFormatError(
-                f"as_format: format must be one of {sorted(FORMATS)}, got {format!r}"
-            )
-        self.format = format
+        self.format = _check_format(format, "as_format")
 
     def make_node(self, x: Any) -> Apply:
         x = as_sparse_variable(x)
@@ -577,10 +573,6 @@ class AsFormat(Op):
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         output_storage[0][0] = FORMATS[self.format](inputs[0], copy=True)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -596,12 +588,22 @@ def as_format(x: Any, format: str) -> Any:
     return x if x.type.format == format else AsFormat(format)(x)
 
 
-class SpOnesLike(Op):
-    """Ones at the stored positions of ``x`` (duplicates merged)."""
+class _PatternOp(_SameShapeOp):
+    """Base of the ops whose output is a matrix of ``x``'s type that depends
+    on ``x``'s pattern only, so its gradient w.r.t. ``x`` is zero."""
 
     def make_node(self, x: Any) -> Apply:
         x = as_sparse_variable(x)
         return Apply(self, [x], [x.type()])
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        x = inputs[0]
+        return [sp_zeros_like(x) if x.type.dtype[0] in "fc" else None]
+
+
+class SpOnesLike(_PatternOp):
+    """Ones at the stored positions of ``x`` (duplicates merged)."""
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
@@ -609,37 +611,15 @@ class SpOnesLike(Op):
         out.data = np.ones_like(out.data)
         output_storage[0][0] = out
 
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
 
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        x = inputs[0]
-        return [sp_zeros_like(x) if x.type.dtype[0] in "fc" else None]
-
-
-class SpZerosLike(Op):
+class SpZerosLike(_PatternOp):
     """A matrix of ``x``'s shape, format and dtype storing nothing."""
-
-    def make_node(self, x: Any) -> Apply:
-        x = as_sparse_variable(x)
-        return Apply(self, [x], [x.type()])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
         x = inputs[0]
         out_type: Any = node.outputs[0].type
         output_storage[0][0] = FORMATS[out_type.format](x.shape, dtype=x.dtype)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        x = inputs[0]
-        return [sp_zeros_like(x) if x.type.dtype[0] in "fc" else None]
 
 
 sp_ones_like = SpOnesLike()

@@ -28,6 +28,7 @@ from symarray.graph.basic import Apply, Op
 from symarray.scalar.basic import result_dtype
 from symarray.sparse.basic import (
     _check_dtype,
+    _SameShapeOp,
     _shape_of,
     as_sparse_or_tensor_variable,
     as_sparse_variable,
@@ -153,16 +154,8 @@ def _scalar_operand(row: StructuredRow, y: Any) -> Any:
     return y
 
 
-class Structured(Op):
-    """The row ``name`` applied to the stored values of a sparse matrix
-    (duplicates merged first); the pattern is kept.
-
-    >>> import scipy.sparse as sp, symarray.sparse as S
-    >>> x = S.csr_matrix("x", "float64")
-    >>> S.structured_exp(x).eval({x: sp.eye(2, format="csr")}).toarray().round(3)
-    array([[2.718, 0.   ],
-           [0.   , 2.718]])
-    """
+class _RowOp(Op):
+    """Base of the ops that apply the row ``name`` of :data:`STRUCTURED`."""
 
     __props__ = ("name",)
 
@@ -173,6 +166,18 @@ class Structured(Op):
     @property
     def row(self) -> StructuredRow:
         return STRUCTURED[self.name]
+
+
+class Structured(_RowOp, _SameShapeOp):
+    """The row ``name`` applied to the stored values of a sparse matrix
+    (duplicates merged first); the pattern is kept.
+
+    >>> import scipy.sparse as sp, symarray.sparse as S
+    >>> x = S.csr_matrix("x", "float64")
+    >>> S.structured_exp(x).eval({x: sp.eye(2, format="csr")}).toarray().round(3)
+    array([[2.718, 0.   ],
+           [0.   , 2.718]])
+    """
 
     def __str__(self) -> str:
         return f"Structured{{{self.name}}}"
@@ -199,10 +204,6 @@ class Structured(Op):
             (np.asarray(values, dtype=out_type.dtype), x.indices, x.indptr),
             shape=x.shape)
 
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
-
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         x, *ys = inputs
@@ -226,19 +227,9 @@ class Structured(Op):
         return [grad_like(gx, x) if floats[0] else None, gy if floats[1] else None]
 
 
-class StructuredGrad(Op):
+class StructuredGrad(_RowOp):
     """The gradients of :class:`Structured` ``name``: w.r.t. the matrix (on
     its stored positions) and, for binary rows, w.r.t. the scalar."""
-
-    __props__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        _row(name)
-        self.name = name
-
-    @property
-    def row(self) -> StructuredRow:
-        return STRUCTURED[self.name]
 
     def make_node(self, x: Any, *args: Any) -> Apply:
         x = as_sparse_variable(x)

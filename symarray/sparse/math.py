@@ -30,6 +30,7 @@ from symarray.graph.basic import Apply, Op, Variable
 from symarray.scalar.basic import result_dtype
 from symarray.sparse.basic import (
     _check_dtype,
+    _SameShapeOp,
     _shape_of,
     as_result,
     as_sparse_or_tensor_variable,
@@ -110,13 +111,21 @@ def _is_float(v: Variable) -> bool:
     return str(getattr(v.type, "dtype", "")).startswith(("float", "complex"))
 
 
-# -- addition ------------------------------------------------------------------
-class AddSS(Op):
-    """sparse + sparse -> sparse (the first operand's format)."""
+# -- shared by add and mul ----------------------------------------------------
+class _SparseSparseOp(_SameShapeOp):
+    """Base of the elementwise ops on two sparse matrices of one shape; the
+    result is sparse in the first operand's format."""
+
+    #: the name errors use
+    where = ""
+
+    def combine(self, x: Any, y: Any) -> Any:
+        """The scipy.sparse result of the op on the values ``x`` and ``y``."""
+        raise NotImplementedError
 
     def make_node(self, x: Any, y: Any) -> Apply:
         x, y = as_sparse_variable(x), as_sparse_variable(y)
-        dtype = _out_dtype(x, y, "sparse add")
+        dtype = _out_dtype(x, y, self.where)
         return Apply(self, [x, y], [SparseType(x.type.format, dtype)()])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
@@ -124,14 +133,38 @@ class AddSS(Op):
         x, y = inputs
         if x.shape != y.shape:
             raise ShapeMismatchError(
-                f"sparse add: shapes {x.shape} and {y.shape} differ"
+                f"{self.where}: shapes {x.shape} and {y.shape} differ"
             )
         out: Any = node.outputs[0].type
-        output_storage[0][0] = as_result(x + y, out.format, out.dtype)
+        output_storage[0][0] = as_result(self.combine(x, y), out.format, out.dtype)
 
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
+
+def _by_operand_kinds(x: Any, y: Any, both: type[Op], sparse_dense: type[Op],
+                      dense_name: str) -> Any:
+    """``x (op) y`` for a commutative op: ``both`` for two sparse operands,
+    ``sparse_dense`` with the sparse operand first for one, the tensor op
+    ``dense_name`` for none."""
+    x, y = as_sparse_or_tensor_variable(x), as_sparse_or_tensor_variable(y)
+    xs, ys = is_sparse_variable(x), is_sparse_variable(y)
+    if xs and ys:
+        return both()(x, y)
+    if xs:
+        return sparse_dense()(x, y)
+    if ys:
+        return sparse_dense()(y, x)
+    from symarray.tensor.math import ELEMWISE_OPS
+
+    return ELEMWISE_OPS[dense_name](x, y)
+
+
+# -- addition ------------------------------------------------------------------
+class AddSS(_SparseSparseOp):
+    """sparse + sparse -> sparse (the first operand's format)."""
+
+    where = "sparse add"
+
+    def combine(self, x: Any, y: Any) -> Any:
+        return x + y
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -139,7 +172,7 @@ class AddSS(Op):
         return [grad_like(gz, v) if _is_float(v) else None for v in inputs]
 
 
-class AddSD(Op):
+class AddSD(_SameShapeOp):
     """sparse + dense -> dense; the gradient w.r.t. the sparse operand is
     structured (Theano's rule), the dense one's is summed over broadcast
     dimensions."""
@@ -161,10 +194,6 @@ class AddSD(Op):
         coo = x.tocoo()
         np.add.at(out, (coo.row, coo.col), coo.data.astype(dtype, copy=False))
         output_storage[0][0] = out
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -196,17 +225,7 @@ def add(x: Any, y: Any) -> Any:
     ...                   y: sp.eye(2, format="csr")}).toarray().tolist()
     [[2.0, 0.0], [0.0, 2.0]]
     """
-    x, y = as_sparse_or_tensor_variable(x), as_sparse_or_tensor_variable(y)
-    xs, ys = is_sparse_variable(x), is_sparse_variable(y)
-    if xs and ys:
-        return AddSS()(x, y)
-    if xs:
-        return AddSD()(x, y)
-    if ys:
-        return AddSD()(y, x)
-    from symarray.tensor.math import ELEMWISE_OPS
-
-    return ELEMWISE_OPS["add"](x, y)
+    return _by_operand_kinds(x, y, AddSS, AddSD, "add")
 
 
 def sub(x: Any, y: Any) -> Any:
@@ -217,27 +236,13 @@ def sub(x: Any, y: Any) -> Any:
 
 
 # -- multiplication ------------------------------------------------------------
-class MulSS(Op):
+class MulSS(_SparseSparseOp):
     """Elementwise sparse * sparse -> sparse, stored where both are."""
 
-    def make_node(self, x: Any, y: Any) -> Apply:
-        x, y = as_sparse_variable(x), as_sparse_variable(y)
-        dtype = _out_dtype(x, y, "sparse mul")
-        return Apply(self, [x, y], [SparseType(x.type.format, dtype)()])
+    where = "sparse mul"
 
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        x, y = inputs
-        if x.shape != y.shape:
-            raise ShapeMismatchError(
-                f"sparse mul: shapes {x.shape} and {y.shape} differ"
-            )
-        out: Any = node.outputs[0].type
-        output_storage[0][0] = as_result(x.multiply(y), out.format, out.dtype)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
+    def combine(self, x: Any, y: Any) -> Any:
+        return x.multiply(y)
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -247,7 +252,7 @@ class MulSS(Op):
                 grad_like(mul(gz, x), y) if _is_float(y) else None]
 
 
-class MulSD(Op):
+class MulSD(_SameShapeOp):
     """Elementwise sparse * dense -> sparse, stored where the sparse operand
     is.  The dense operand broadcasts (scalar, row vector, or matrix with
     static-length-1 dimensions)."""
@@ -267,10 +272,6 @@ class MulSD(Op):
         output_storage[0][0] = as_result(x.multiply(np.asarray(y)), out.format,
                                          out.dtype)
 
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_shape_of(node.inputs[0], input_shapes[0])]
-
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
         x, y = inputs
@@ -289,17 +290,7 @@ def mul(x: Any, y: Any) -> Any:
     >>> (x * 3.0).eval({x: sp.eye(2, format="csr")}).toarray().tolist()
     [[3.0, 0.0], [0.0, 3.0]]
     """
-    x, y = as_sparse_or_tensor_variable(x), as_sparse_or_tensor_variable(y)
-    xs, ys = is_sparse_variable(x), is_sparse_variable(y)
-    if xs and ys:
-        return MulSS()(x, y)
-    if xs:
-        return MulSD()(x, y)
-    if ys:
-        return MulSD()(y, x)
-    from symarray.tensor.math import ELEMWISE_OPS
-
-    return ELEMWISE_OPS["mul"](x, y)
+    return _by_operand_kinds(x, y, MulSS, MulSD, "mul")
 
 
 def row_scale(x: Any, s: Any) -> Any:

@@ -94,10 +94,33 @@ def _fit_dense(g: Any, v: Any) -> Any:
     return g if g.type.dtype == dtype else cast(g, dtype)
 
 
+class _MatmulOp(Op):
+    """Base of the ops computing ``x @ y`` as their output type: sparse in
+    its format, or a dense array of its dtype."""
+
+    #: the name errors use
+    where = ""
+
+    def perform(self, node: Apply, inputs: Sequence[Any],
+                output_storage: list[list[Any]]) -> None:
+        x, y = inputs
+        _check_inner(self.where, x, y)
+        out: Any = node.outputs[0].type
+        if isinstance(out, SparseType):
+            output_storage[0][0] = as_result(x @ y, out.format, out.dtype)
+        else:
+            output_storage[0][0] = _dense_result(x @ y, out.dtype)
+
+    def infer_shape(self, fgraph: Any, node: Apply,
+                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
+        return [_dims(node, input_shapes)]
+
 # -- structured_dot --------------------------------------------------------
-class StructuredDot(Op):
+class StructuredDot(_MatmulOp):
     """sparse @ dense -> dense, or sparse @ sparse -> sparse; the gradient
     w.r.t. a sparse operand is on its stored positions only."""
+
+    where = "structured_dot"
 
     def make_node(self, x: Any, y: Any) -> Apply:
         x = as_sparse_variable(x)
@@ -108,20 +131,6 @@ class StructuredDot(Op):
         else:
             out = TensorType(dtype, shape=(None, y.type.shape[1]))()
         return Apply(self, [x, y], [out])
-
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        x, y = inputs
-        _check_inner("structured_dot", x, y)
-        out: Any = node.outputs[0].type
-        if isinstance(out, SparseType):
-            output_storage[0][0] = as_result(x @ y, out.format, out.dtype)
-        else:
-            output_storage[0][0] = _dense_result(x @ y, out.dtype)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_dims(node, input_shapes)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:
@@ -226,9 +235,11 @@ sampling_dot = SamplingDot()
 
 
 # -- dot -----------------------------------------------------------------------
-class Dot(Op):
+class Dot(_MatmulOp):
     """The regular product of two matrices, at least one sparse: dense
     unless both are sparse.  Gradients are full (not structured)."""
+
+    where = "sparse dot"
 
     def make_node(self, x: Any, y: Any) -> Apply:
         x, y = _operand(x, "sparse dot"), _operand(y, "sparse dot")
@@ -243,20 +254,6 @@ class Dot(Op):
             cols = None if ys else y.type.shape[1]
             out = TensorType(dtype, shape=(rows, cols))()
         return Apply(self, [x, y], [out])
-
-    def perform(self, node: Apply, inputs: Sequence[Any],
-                output_storage: list[list[Any]]) -> None:
-        x, y = inputs
-        _check_inner("sparse dot", x, y)
-        out: Any = node.outputs[0].type
-        if isinstance(out, SparseType):
-            output_storage[0][0] = as_result(x @ y, out.format, out.dtype)
-        else:
-            output_storage[0][0] = _dense_result(x @ y, out.dtype)
-
-    def infer_shape(self, fgraph: Any, node: Apply,
-                    input_shapes: list[Any]) -> list[tuple[Any, ...]]:
-        return [_dims(node, input_shapes)]
 
     def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
              output_grads: list[Any]) -> list[Any]:

@@ -79,14 +79,19 @@ class PyVM:
             self._release()
 
     def _run(self) -> None:
+        self._loop(self.program.thunks)
+
+    def _loop(self, calls: Sequence[Any]) -> None:
+        """Run the bytecode; ``CALL k`` runs ``calls[k]()`` (the program's
+        thunks, or a subclass's wrappers of them)."""
         prog = self.program
-        cells, thunks, code, free = prog.cells, prog.thunks, self._code, self._free
+        cells, code, free = prog.cells, self._code, self._free
         pc = 0
         try:
             while True:
                 op, a, b = code[pc]
                 if op == _CALL:
-                    thunks[a]()
+                    calls[a]()
                     pc += 1
                 elif op == _FREE:
                     for c in free[a]:
@@ -115,10 +120,16 @@ class PyVM:
             if isinstance(err, Exception) and op == _CALL:
                 add_failure_note(err, prog, a)
         finally:
-            if prog.allow_gc:
-                prog.cells.free()
-            else:
-                prog.cells.clear_cells(prog.after_call)
+            self._empty_cells()
+
+    def _empty_cells(self) -> None:
+        """Empty the cells after a failed run (all but constants with GC on,
+        else those a finished call would empty)."""
+        prog = self.program
+        if prog.allow_gc:
+            prog.cells.free()
+        else:
+            prog.cells.clear_cells(prog.after_call)
 
     def _acquire(self) -> None:
         me = threading.get_ident()

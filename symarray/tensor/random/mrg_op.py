@@ -280,13 +280,6 @@ def _check_pvals(where: str, pvals: Any, unis: Any, n: Any) -> list[Any]:
     return [p, u, k]
 
 
-def _no_grad_through_pvals(op: Op, inputs: list[Any]) -> list[Any]:
-    from symarray.gradient import grad_undefined
-
-    return [grad_undefined(op, 0, inputs[0], "sampled outcomes are not "
-                           "differentiable in their probabilities"), None, None]
-
-
 def _pick(cum: np.ndarray, u: np.ndarray) -> tuple[Any, Any]:
     """Per row: the first outcome whose cumulative probability exceeds ``u``
     (and whether there is one: ``pvals`` that sum below ``u`` pick none)."""
@@ -294,28 +287,57 @@ def _pick(cum: np.ndarray, u: np.ndarray) -> tuple[Any, Any]:
     return hit.argmax(axis=1), hit.any(axis=1)
 
 
-class MultinomialFromUniform(Op):
+class _SampleFromUniform(Op):
+    """Base of the ops ``(pvals (b, k), unis (n*b,), n) -> integers`` that
+    turn ``n`` uniforms per row into sampled outcomes: never folded (a draw
+    is not a constant) and not differentiable."""
+
+    #: the name errors use
+    where = ""
+
+    def _draws(self, inputs: Sequence[Any]) -> tuple[Any, Any, int, int, int]:
+        """``(pvals, unis, b, k, n)`` from the values of the inputs, once
+        ``unis`` is checked to hold ``n`` uniforms per row."""
+        pvals, unis, n = inputs
+        b, k = pvals.shape
+        n = int(n)
+        if unis.shape[0] != b * n:
+            raise ShapeMismatchError(f"{self.where}: {b} rows x n={n} draws need "
+                                     f"{b * n} uniforms, got {unis.shape[0]}")
+        return pvals, unis, b, k, n
+
+    def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
+        return False
+
+    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
+             output_grads: list[Any]) -> list[Any]:
+        from symarray.gradient import grad_undefined
+
+        return [grad_undefined(self, 0, inputs[0], "sampled outcomes are not "
+                               "differentiable in their probabilities"), None, None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
+        return [None]  # integer outputs: no tangent
+
+
+class MultinomialFromUniform(_SampleFromUniform):
     """``(pvals (b, k), unis (n*b,), n) -> counts (b, k)``: row ``j`` counts
     ``n`` outcomes, draw ``c`` picked with ``unis[c * b + j]``."""
 
     __props__ = ("odtype",)
+    where = "multinomial"
 
     def __init__(self, odtype: Any) -> None:
         self.odtype = dtype_of(odtype)
 
     def make_node(self, pvals: Any, unis: Any, n: Any = 1) -> Apply:
-        p, u, k = _check_pvals("multinomial", pvals, unis, n)
+        p, u, k = _check_pvals(self.where, pvals, unis, n)
         out = TensorType(self.odtype, shape=p.type.shape).make_variable()
         return Apply(self, [p, u, k], [out])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
-        pvals, unis, n = inputs
-        b, k = pvals.shape
-        n = int(n)
-        if unis.shape[0] != b * n:
-            raise ShapeMismatchError(f"multinomial: {b} rows x n={n} draws need "
-                                     f"{b * n} uniforms, got {unis.shape[0]}")
+        pvals, unis, b, k, n = self._draws(inputs)
         cum = np.cumsum(pvals, axis=1)
         counts = np.zeros((b, k), dtype=self.odtype)
         rows = np.arange(b)
@@ -328,42 +350,28 @@ class MultinomialFromUniform(Op):
                     input_shapes: list[Any]) -> list[Any]:
         return [input_shapes[0]]
 
-    def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
-        return False
 
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        return _no_grad_through_pvals(self, inputs)
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        return [None]  # integer outputs: no tangent
-
-
-class ChoiceFromUniform(Op):
+class ChoiceFromUniform(_SampleFromUniform):
     """``(pvals (b, k), unis (n*b,), n) -> indices (b, n)``: row ``j`` picks
     ``n`` outcomes (draw ``c`` with ``unis[c * b + j]``); without
     replacement a picked outcome's probability is removed and the rest
     renormalised."""
 
     __props__ = ("odtype", "replace")
+    where = "choice"
 
     def __init__(self, odtype: Any, replace: bool = False) -> None:
         self.odtype = dtype_of(odtype)
         self.replace = bool(replace)
 
     def make_node(self, pvals: Any, unis: Any, n: Any = 1) -> Apply:
-        p, u, k = _check_pvals("choice", pvals, unis, n)
+        p, u, k = _check_pvals(self.where, pvals, unis, n)
         out = TensorType(self.odtype, shape=(p.type.shape[0], None)).make_variable()
         return Apply(self, [p, u, k], [out])
 
     def perform(self, node: Apply, inputs: Sequence[Any],
                 output_storage: list[list[Any]]) -> None:
-        pvals, unis, n = inputs
-        b, k = pvals.shape
-        n = int(n)
-        if unis.shape[0] != b * n:
-            raise ShapeMismatchError(f"choice: {b} rows x n={n} draws need {b * n} "
-                                     f"uniforms, got {unis.shape[0]}")
+        pvals, unis, b, k, n = self._draws(inputs)
         if not self.replace and n > k:
             raise ValueError(f"choice: cannot take {n} samples without replacement "
                              f"from {k} outcomes; use replace=True or a smaller size")
@@ -386,13 +394,3 @@ class ChoiceFromUniform(Op):
         from symarray.tensor.elemwise import cast
 
         return [(input_shapes[0][0], cast(node.inputs[2], "int64"))]
-
-    def do_constant_folding(self, fgraph: Any, node: Apply) -> bool:
-        return False
-
-    def L_op(self, inputs: list[Any], outputs: list[Any],  # noqa: N802
-             output_grads: list[Any]) -> list[Any]:
-        return _no_grad_through_pvals(self, inputs)
-
-    def R_op(self, inputs: list[Any], eval_points: list[Any]) -> list[Any]:  # noqa: N802
-        return [None]  # integer outputs: no tangent
