@@ -659,7 +659,8 @@ kernel_threads: int
 _add(
     "kernel_threads",
     IntParam(0, minimum=0),
-    "threads an elementwise C kernel splits a large array over (0: every core "
+    "threads a C kernel (elementwise, reduction, BLAS: OpenBLAS's thread count "
+    "is capped at it during each product) splits large work over (0: every core "
     "this process may use); read when a function is compiled",
     affects_graph=False,
 )
