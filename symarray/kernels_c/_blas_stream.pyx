@@ -54,17 +54,20 @@ cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int32_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
-from symarray.kernels_c._threads cimport parallel_chunks
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
+from symarray.kernels_c._interp cimport (
+    SC_BLOCK,
+    SC_MAXD,
+    sc_exec,
+    sc_exec_free,
+    sc_exec_load,
+    sc_n_loops,
+    sc_run_range,
 )
+from symarray.kernels_c._threads cimport parallel_chunks
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 cnp.import_array()
 
@@ -176,40 +179,6 @@ def use_blas(value=None):
 
 
 # -- the block interpreter -------------------------------------------------------
-
-cdef extern from "_interp.h" nogil:
-    ctypedef void (*sc_loop)(char* z, const char* x, const char* y, const char* w,
-                             cnp.npy_intp n)
-    ctypedef struct sc_instr:
-        sc_loop fn
-        int32_t dst, a, b, c
-    ctypedef struct sc_entry:
-        const char* name
-        sc_loop fn
-    const sc_entry* sc_table
-    Py_ssize_t sc_n_loops()
-    ctypedef struct sc_exec:
-        int n_instr, nin, nout, n_regs, nthreads
-        const sc_instr* code
-        const int32_t* out_reg
-        void** home
-        void** regs
-        const char** filled
-        int* status
-        int checked
-        int flat
-        int nd
-        cnp.npy_intp shape[64]
-        cnp.npy_intp* strides
-        char** base
-        int* isize
-        unsigned char* direct
-    void sc_run_range(sc_exec* e, cnp.npy_intp begin, cnp.npy_intp end, int t)
-    enum:
-        SC_BLOCK
-        SC_BLOCK_BYTES
-        SC_MAXD
-
 
 def n_loops():
     """Loops in this module's copy of the interpreter's table (it must match
@@ -361,7 +330,7 @@ cdef void _rows(void* ctx, Py_ssize_t begin, Py_ssize_t end, int t) noexcept nog
         r += m
 
 
-cdef class CyStreamGemvThunk(CyThunk):
+cdef class CyStreamGemvThunk(CyFallbackThunk):
     """A ``StreamGemv`` node: one pass over the rows of ``X`` (backend ``"c"``).
 
     Parameters
@@ -375,8 +344,7 @@ cdef class CyStreamGemvThunk(CyThunk):
         Most threads a run uses.
     """
 
-    cdef sc_exec e               # f's program (see _interp.h)
-    cdef sc_instr* code          # n_instr instructions
+    cdef sc_exec e               # f's program (see _interp.pxd)
     cdef int32_t out_reg[1]      # the register g is read from
     cdef char* scratch           # the registers' blocks, one allocation
     cdef cnp.npy_intp* strides   # (nin + 1) x SC_MAXD byte strides
@@ -391,35 +359,18 @@ cdef class CyStreamGemvThunk(CyThunk):
     cdef int nthreads            # most threads a run uses
     cdef char* acc               # scratch: nthreads accumulators
     cdef cnp.npy_intp acc_cap    # bytes acc holds
-    cdef CyPyThunk fallback      # runs perform on the same cells
-
-    def __cinit__(self, *args, **kwargs):
-        self.code = NULL
-        self.scratch = NULL
-        self.strides = NULL
-        self.acc = NULL
-        self.acc_cap = 0
-        self.e.home = NULL
-        self.e.regs = NULL
-        self.e.filled = NULL
-        self.e.status = NULL
 
     def __dealloc__(self):
-        PyMem_Free(self.code)
-        PyMem_Free(self.scratch)
+        # every pointer starts NULL (the object's memory is zeroed)
+        sc_exec_free(&self.e, self.scratch)
         PyMem_Free(self.strides)
         PyMem_Free(self.acc)
-        PyMem_Free(self.e.home)
-        PyMem_Free(self.e.regs)
-        PyMem_Free(self.e.filled)
-        PyMem_Free(self.e.status)
 
     def __init__(self, node, program, int nthreads=1):
         import numpy as np
 
-        cdef int i, k, t, r, nf, n_regs, n_slots, n_const, nblocks
-        cdef cnp.ndarray value
-        CyThunk.__init__(self, node)
+        cdef int i, nf, n_const
+        CyFallbackThunk.__init__(self, node)
         nf = self.nin - 4
         dtype = np.dtype(node.outputs[0].type.dtype)
         if dtype.num not in (F32, F64):
@@ -433,62 +384,20 @@ cdef class CyStreamGemvThunk(CyThunk):
         if program.checked:
             raise ValueError("CyStreamGemvThunk: the program may stop for perform "
                              "(an integer power); run perform instead")
-        code = np.ascontiguousarray(program.code, dtype=np.int32).reshape(-1, 5)
-        reg_types = [int(x) for x in program.reg_types]
-        slot_of = [int(x) for x in program.slot_of]
-        out_regs = [int(x) for x in program.out_regs]
-        n_regs, n_slots = len(reg_types), int(program.n_slots)
-        n_const = len(program.constants)
         if (len(program.in_types) != nf or list(program.out_types) != [dtype.num]
-                or int(program.in_types[0]) != dtype.num or len(out_regs) != 1
-                or len(slot_of) != n_regs or not 0 <= out_regs[0] < n_regs):
+                or int(program.in_types[0]) != dtype.num):
             raise ValueError(f"CyStreamGemvThunk: the program does not match {node}")
-        if code.size and (code[:, 0].min() < 0 or code[:, 0].max() >= sc_n_loops()
-                          or code[:, 1:].min() < 0 or code[:, 1:].max() >= n_regs):
-            raise ValueError("CyStreamGemvThunk: a loop or register number is out of "
-                             "range")
-        if any(not 0 <= s < n_slots for s in slot_of[nf + n_const:]):
-            raise ValueError("CyStreamGemvThunk: a slot number is out of range")
+        out_regs, n_const = sc_exec_load(&self.e, &self.scratch, program, nf, 1,
+                                         nthreads, "CyStreamGemvThunk")
         self.typ = dtype.num
         self.isz = dtype.itemsize
         self.nf = nf
         self.nthreads = nthreads
-        self.fallback = CyPyThunk(node)
-        self.code = <sc_instr*>PyMem_Malloc(max(code.shape[0], 1) * sizeof(sc_instr))
         self.strides = <cnp.npy_intp*>PyMem_Malloc(
             (nf + 1) * SC_MAXD * sizeof(cnp.npy_intp))
-        self.e.home = <void**>PyMem_Malloc(nthreads * n_regs * sizeof(void*))
-        self.e.regs = <void**>PyMem_Malloc(nthreads * n_regs * sizeof(void*))
-        self.e.filled = <const char**>PyMem_Malloc(nthreads * nf * sizeof(char*))
-        self.e.status = <int*>PyMem_Malloc(nthreads * sizeof(int))
-        nblocks = n_const + nthreads * (nf + n_slots)
-        self.scratch = <char*>PyMem_Malloc(max(nblocks, 1) * SC_BLOCK_BYTES)
-        if (self.code == NULL or self.strides == NULL or self.e.home == NULL
-                or self.e.regs == NULL or self.e.filled == NULL
-                or self.e.status == NULL or self.scratch == NULL):
+        if self.strides == NULL:
             raise MemoryError()
         memset(self.strides, 0, (nf + 1) * SC_MAXD * sizeof(cnp.npy_intp))
-        for k in range(code.shape[0]):
-            self.code[k].fn = sc_table[code[k, 0]].fn
-            self.code[k].dst = code[k, 1]
-            self.code[k].a = code[k, 2]
-            self.code[k].b = code[k, 3]
-            self.code[k].c = code[k, 4]
-        for k in range(n_const):  # the constants' blocks, filled once
-            value = np.full(SC_BLOCK, program.constants[k], dtype=np.dtype(
-                cnp.PyArray_DescrFromType(reg_types[nf + k])))
-            memcpy(self.scratch + k * SC_BLOCK_BYTES, cnp.PyArray_DATA(value),
-                   SC_BLOCK * value.itemsize)
-        for t in range(nthreads):
-            for r in range(n_regs):
-                if r < nf:
-                    k = n_const + t * (nf + n_slots) + r
-                elif r < nf + n_const:
-                    k = r - nf
-                else:
-                    k = n_const + t * (nf + n_slots) + nf + slot_of[r]
-                self.e.home[t * n_regs + r] = (self.scratch
-                                               + <Py_ssize_t>k * SC_BLOCK_BYTES)
         for i in range(nf):
             self.in_types[i] = program.in_types[i]
             self.isize[i] = np.dtype(cnp.PyArray_DescrFromType(
@@ -497,25 +406,13 @@ cdef class CyStreamGemvThunk(CyThunk):
         self.isize[nf] = self.isz
         self.out_reg[0] = out_regs[0]
         self.direct[0] = out_regs[0] >= nf + n_const
-        self.e.n_instr = code.shape[0]
-        self.e.nin = nf
-        self.e.nout = 1
-        self.e.n_regs = n_regs
-        self.e.nthreads = nthreads
-        self.e.code = self.code
         self.e.out_reg = self.out_reg
         self.e.strides = self.strides
         self.e.base = self.base
         self.e.isize = self.isize
-        self.e.checked = 0
         self.e.direct = self.direct
         self.e.nd = 1
         self.backend = "c"
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int run(self) except -1:
         cdef CCell* X = self.ins[0]
@@ -643,10 +540,7 @@ cdef class CyStreamGemvThunk(CyThunk):
         it fits (no-GC mode) and overlaps no input, else a new one."""
         cdef CCell* out = self.outs[o]
         cdef int i
-        cdef bint fits = (self.keep_buffers and out.typenum == self.typ
-                          and out.ndim == 1 and out.shape[0] == length
-                          and (out.flags & cnp.NPY_ARRAY_C_CONTIGUOUS)
-                          and (out.flags & cnp.NPY_ARRAY_WRITEABLE))
+        cdef bint fits = self.keep_buffers and cell_fits(out, self.typ, 1, &length)
         if fits:
             for i in range(self.nin):
                 if cells_overlap(out, self.isz, self.ins[i], self._in_isize(i)):

@@ -36,57 +36,21 @@ Key decisions:
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t
-from libc.string cimport memcpy
 
-from symarray.kernels_c._threads cimport parallel_chunks
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
+from symarray.kernels_c._interp cimport (
+    SC_BLOCK,
+    sc_coalesce,
+    sc_exec,
+    sc_exec_free,
+    sc_exec_load,
+    sc_loop_list,
+    sc_run_range,
 )
+from symarray.kernels_c._threads cimport parallel_chunks
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 cnp.import_array()
-
-cdef extern from "_interp.h" nogil:
-    ctypedef void (*sc_loop)(char* z, const char* x, const char* y, const char* w,
-                             cnp.npy_intp n)
-    ctypedef struct sc_instr:
-        sc_loop fn
-        int32_t dst, a, b, c
-    ctypedef struct sc_entry:
-        const char* name
-        int kind
-        int tin
-        int tout
-        int nin
-        sc_loop fn
-    const sc_entry* sc_table
-    Py_ssize_t sc_n_loops()
-    ctypedef struct sc_exec:
-        int n_instr, nin, nout, n_regs, nthreads
-        const sc_instr* code
-        const int32_t* out_reg
-        void** home
-        void** regs
-        const char** filled
-        int* status
-        int checked
-        int flat
-        int nd
-        cnp.npy_intp shape[64]
-        cnp.npy_intp* strides
-        char** base
-        int* isize
-        unsigned char* direct
-    int sc_coalesce(int nops, int ndim, cnp.npy_intp* shape, cnp.npy_intp* strides)
-    void sc_run_range(sc_exec* e, cnp.npy_intp begin, cnp.npy_intp end, int t)
-    enum:
-        SC_BLOCK
-        SC_BLOCK_BYTES
-
 
 cdef void _task(void* ctx, Py_ssize_t begin, Py_ssize_t end,
                 int part) noexcept nogil:
@@ -123,12 +87,10 @@ def loop_table():
     ``"same"`` (inputs and output of dtype number ``tin``), ``"pred"``
     (bool output), ``"switch"`` (a bool condition, then values) or
     ``"cast"``; a loop's number is its position."""
-    kinds = ("same", "pred", "switch", "cast")
-    return [(sc_table[k].name.decode(), kinds[sc_table[k].kind], sc_table[k].tin,
-             sc_table[k].tout, sc_table[k].nin) for k in range(sc_n_loops())]
+    return sc_loop_list()
 
 
-cdef class CyCompositeThunk(CyThunk):
+cdef class CyCompositeThunk(CyFallbackThunk):
     """An ``Elemwise`` node run by the block interpreter (backend ``"c"``).
 
     Parameters
@@ -146,8 +108,7 @@ cdef class CyCompositeThunk(CyThunk):
         Most threads a run uses.
     """
 
-    cdef sc_exec e               # the interpreter's state (see _interp.h)
-    cdef sc_instr* code          # n_instr instructions
+    cdef sc_exec e               # the interpreter's state (see _interp.pxd)
     cdef int32_t* out_reg        # nout registers
     cdef char* scratch           # every block, one allocation
     cdef cnp.npy_intp* strides   # (nin + nout) x MAXD
@@ -161,28 +122,11 @@ cdef class CyCompositeThunk(CyThunk):
     cdef int nthreads            # most threads a run uses
     cdef int n_instr             # instructions (the work per element)
     cdef bint checked            # a loop may flag a value perform rejects
-    cdef CyPyThunk fallback      # runs perform on the same cells
-
-    def __cinit__(self, *args, **kwargs):
-        self.code = NULL
-        self.out_reg = NULL
-        self.scratch = NULL
-        self.strides = NULL
-        self.base = NULL
-        self.isize = NULL
-        self.in_types = NULL
-        self.out_types = NULL
-        self.inplace = NULL
-        self.direct = NULL
-        self.e.home = NULL
-        self.e.regs = NULL
-        self.e.filled = NULL
-        self.e.status = NULL
 
     def __dealloc__(self):
-        PyMem_Free(self.code)
+        # every pointer starts NULL (the object's memory is zeroed)
+        sc_exec_free(&self.e, self.scratch)
         PyMem_Free(self.out_reg)
-        PyMem_Free(self.scratch)
         PyMem_Free(self.strides)
         PyMem_Free(self.base)
         PyMem_Free(self.isize)
@@ -190,46 +134,22 @@ cdef class CyCompositeThunk(CyThunk):
         PyMem_Free(self.out_types)
         PyMem_Free(self.inplace)
         PyMem_Free(self.direct)
-        PyMem_Free(self.e.home)
-        PyMem_Free(self.e.regs)
-        PyMem_Free(self.e.filled)
-        PyMem_Free(self.e.status)
 
     def __init__(self, node, program, int nthreads=1):
-        import numpy as np
-
-        cdef int i, k, t, r, nin, nout, n_regs, n_slots, n_const, nblocks
-        cdef Py_ssize_t n_loops = sc_n_loops()
-        cdef cnp.ndarray value
-        CyThunk.__init__(self, node)
+        cdef int i, nin, nout, n_const
+        CyFallbackThunk.__init__(self, node)
         nin, nout = self.nin, self.nout
-        code = np.ascontiguousarray(program.code, dtype=np.int32).reshape(-1, 5)
-        reg_types = [int(x) for x in program.reg_types]
-        slot_of = [int(x) for x in program.slot_of]
-        out_regs = [int(x) for x in program.out_regs]
-        n_regs, n_slots = len(reg_types), int(program.n_slots)
-        n_const = len(program.constants)
         if nin + nout > MAXOPS:
             raise ValueError(f"CyCompositeThunk: {node} has {nin} inputs and {nout} "
                              f"outputs; at most {MAXOPS} operands")
-        if len(out_regs) != nout or len(slot_of) != n_regs or any(
-                not 0 <= r < n_regs for r in out_regs):
-            raise ValueError("CyCompositeThunk: out_regs or slot_of do not match the "
-                             "node and the registers")
-        if code.size and (code[:, 0].min() < 0 or code[:, 0].max() >= n_loops
-                          or code[:, 1:].min() < 0 or code[:, 1:].max() >= n_regs):
-            raise ValueError("CyCompositeThunk: a loop or register number is out of "
-                             "range")
-        if any(not 0 <= s < n_slots for s in slot_of[nin + n_const:]):
-            raise ValueError("CyCompositeThunk: a slot number is out of range")
         if nthreads < 1:
             raise ValueError(f"CyCompositeThunk: nthreads must be >= 1, got {nthreads}")
+        out_regs, n_const = sc_exec_load(&self.e, &self.scratch, program, nin, nout,
+                                         nthreads, "CyCompositeThunk")
         self.nthreads = nthreads
-        self.n_instr = code.shape[0]
+        self.n_instr = self.e.n_instr
         self.ndim = node.outputs[0].type.ndim
-        self.checked = bool(program.checked)
-        # C arrays
-        self.code = <sc_instr*>PyMem_Malloc(max(self.n_instr, 1) * sizeof(sc_instr))
+        self.checked = self.e.checked
         self.out_reg = <int32_t*>PyMem_Malloc(nout * sizeof(int32_t))
         self.strides = <cnp.npy_intp*>PyMem_Malloc(
             (nin + nout) * MAXD * sizeof(cnp.npy_intp))
@@ -239,43 +159,11 @@ cdef class CyCompositeThunk(CyThunk):
         self.out_types = <int*>PyMem_Malloc(nout * sizeof(int))
         self.inplace = <int*>PyMem_Malloc(nout * sizeof(int))
         self.direct = <unsigned char*>PyMem_Malloc(nout)
-        self.e.home = <void**>PyMem_Malloc(nthreads * n_regs * sizeof(void*))
-        self.e.regs = <void**>PyMem_Malloc(nthreads * n_regs * sizeof(void*))
-        self.e.filled = <const char**>PyMem_Malloc(
-            nthreads * max(nin, 1) * sizeof(char*))
-        self.e.status = <int*>PyMem_Malloc(nthreads * sizeof(int))
-        # blocks: the constants (shared), then per thread the inputs' and
-        # the temporaries' blocks
-        nblocks = n_const + nthreads * (nin + n_slots)
-        self.scratch = <char*>PyMem_Malloc(max(nblocks, 1) * SC_BLOCK_BYTES)
-        if (self.code == NULL or self.out_reg == NULL or self.strides == NULL
-                or self.base == NULL or self.isize == NULL or self.in_types == NULL
+        if (self.out_reg == NULL or self.strides == NULL or self.base == NULL
+                or self.isize == NULL or self.in_types == NULL
                 or self.out_types == NULL or self.inplace == NULL
-                or self.direct == NULL or self.e.home == NULL or self.e.regs == NULL
-                or self.e.filled == NULL or self.e.status == NULL
-                or self.scratch == NULL):
+                or self.direct == NULL):
             raise MemoryError()
-        for k in range(self.n_instr):
-            self.code[k].fn = sc_table[code[k, 0]].fn
-            self.code[k].dst = code[k, 1]
-            self.code[k].a = code[k, 2]
-            self.code[k].b = code[k, 3]
-            self.code[k].c = code[k, 4]
-        for k in range(n_const):  # fill the constants' blocks once
-            value = np.full(SC_BLOCK, program.constants[k],
-                            dtype=np.dtype(cnp.PyArray_DescrFromType(
-                                reg_types[nin + k])))
-            memcpy(self.scratch + k * SC_BLOCK_BYTES, cnp.PyArray_DATA(value),
-                   SC_BLOCK * value.itemsize)
-        for t in range(nthreads):
-            for r in range(n_regs):
-                if r < nin:
-                    k = n_const + t * (nin + n_slots) + r
-                elif r < nin + n_const:
-                    k = r - nin
-                else:
-                    k = n_const + t * (nin + n_slots) + nin + slot_of[r]
-                self.e.home[t * n_regs + r] = self.scratch + <Py_ssize_t>k * SC_BLOCK_BYTES
         for i in range(nin):
             self.in_types[i] = program.in_types[i]
             self.isize[i] = _itemsize(program.in_types[i])
@@ -290,24 +178,11 @@ cdef class CyCompositeThunk(CyThunk):
             # first output reading it
             self.direct[i] = out_regs[i] >= nin + n_const and out_regs[i] not in seen
             seen.add(out_regs[i])
-        self.e.n_instr = self.n_instr
-        self.e.nin = nin
-        self.e.nout = nout
-        self.e.n_regs = n_regs
-        self.e.nthreads = nthreads
-        self.e.code = self.code
         self.e.out_reg = self.out_reg
         self.e.strides = self.strides
         self.e.base = self.base
         self.e.isize = self.isize
-        self.e.checked = self.checked
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int run(self) except -1:
         cdef int nin = self.nin
@@ -447,15 +322,9 @@ cdef class CyCompositeThunk(CyThunk):
         """Whether ``out`` holds last call's writeable C-contiguous buffer of
         output ``o``'s dtype and this shape, sharing no memory with an input
         (no-GC mode)."""
-        cdef int d, i
-        cdef int want = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE
-        if out.typenum != self.out_types[o] or out.ndim != self.ndim:
+        cdef int i
+        if not cell_fits(out, self.out_types[o], self.ndim, shape):
             return False
-        if (out.flags & want) != want:
-            return False
-        for d in range(self.ndim):
-            if out.shape[d] != shape[d]:
-                return False
         for i in range(self.nin):
             if cells_overlap(self.ins[i], self.isize[i], out, self.isize[self.nin + o]):
                 return False

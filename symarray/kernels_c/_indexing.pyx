@@ -41,14 +41,8 @@ from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t
 
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
-)
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 import numpy as np
 
@@ -156,22 +150,7 @@ cdef bint _overlap(CCell* a, CCell* b) noexcept:
                          b, cnp.PyArray_ITEMSIZE(<cnp.ndarray>b.obj))
 
 
-cdef bint _reusable(CCell* c, int typenum, int ndim, cnp.npy_intp* shape) noexcept:
-    """Whether ``c`` holds a writeable C-contiguous array of this dtype and
-    shape (the last call's output, kept in no-GC mode)."""
-    cdef int d
-    cdef int want = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE
-    if c.obj == NULL or c.typenum != typenum or c.ndim != ndim:
-        return False
-    if (c.flags & want) != want:
-        return False
-    for d in range(ndim):
-        if c.shape[d] != shape[d]:
-            return False
-    return True
-
-
-cdef class CyIndexThunk(CyThunk):
+cdef class CyIndexThunk(CyFallbackThunk):
     """An indexing node with one index array on axis ``axis``, run in C.
 
     ``mode`` is "gather" (``x[idx]``), "inc" or "set" (``x[idx] += y``,
@@ -190,10 +169,9 @@ cdef class CyIndexThunk(CyThunk):
     cdef bint mask              # the index is a boolean mask
     cdef sa_ix_fn kernel        # the loop
     cdef object index_dtype     # what the index is converted to (int64)
-    cdef CyPyThunk fallback     # runs perform on the same cells
 
     def __init__(self, node, str mode, int axis, int index_input, bint mask=False):
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         if mode not in MODES:
             raise ValueError(f"CyIndexThunk: mode must be one of {sorted(MODES)}, "
                              f"got {mode!r}")
@@ -213,12 +191,6 @@ cdef class CyIndexThunk(CyThunk):
         self.mask = mask
         self.index_dtype = np.dtype(np.int64)
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int run(self) except -1:
         cdef CCell* x = self.ins[0]
@@ -300,7 +272,7 @@ cdef class CyIndexThunk(CyThunk):
                 if out.obj != x.obj:
                     cell_set(out, <object>x.obj)
             else:
-                if not (self.keep_buffers and _reusable(out, self.typenum, ndim, x.shape)
+                if not (self.keep_buffers and cell_fits(out, self.typenum, ndim, x.shape)
                         and not _overlap(out, x) and not _overlap(out, y)
                         and not _overlap(out, ic)):
                     cell_set(out, cnp.PyArray_EMPTY(ndim, x.shape, self.typenum, 0))
@@ -309,7 +281,7 @@ cdef class CyIndexThunk(CyThunk):
         else:
             for d in range(sub_ndim):
                 out_shape[d] = sub_shape[d]
-            if not (self.keep_buffers and _reusable(out, self.typenum, sub_ndim,
+            if not (self.keep_buffers and cell_fits(out, self.typenum, sub_ndim,
                                                     out_shape)
                     and not _overlap(out, x) and not _overlap(out, ic)):
                 cell_set(out, cnp.PyArray_EMPTY(sub_ndim, out_shape, self.typenum, 0))
@@ -446,7 +418,7 @@ cdef enum:
     E_ELLIPSIS = 3  # ...: full slices over the dims left
 
 
-cdef class CySubtensorThunk(CyThunk):
+cdef class CySubtensorThunk(CyFallbackThunk):
     """A ``Subtensor`` (basic indexing) node: the view is built in C.
 
     ``code`` is the op's ``idx_list`` compiled to int64 rows ``(kind, v0,
@@ -462,10 +434,9 @@ cdef class CySubtensorThunk(CyThunk):
     cdef int ndim               # x's rank
     cdef int out_ndim           # the view's rank
     cdef int n_consumed         # dims of x the entries other than ... take
-    cdef CyPyThunk fallback
 
     def __init__(self, node, code):
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         self.code = np.ascontiguousarray(code, dtype=np.int64).reshape(-1, 8)
         self.codep = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>self.code)
         self.n_entries = self.code.shape[0]
@@ -474,12 +445,6 @@ cdef class CySubtensorThunk(CyThunk):
         self.n_consumed = int(sum(1 for row in self.code.tolist()
                                   if row[0] in (E_INT, E_SLICE)))
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int run(self) except -1:
         cdef CCell* x = self.ins[0]

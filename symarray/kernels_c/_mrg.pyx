@@ -25,15 +25,9 @@ length; ``perform`` then raises the user-facing error, if any.
 cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint64_t
 
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
 from symarray.kernels_c._threads cimport parallel_for, sa_task
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
-)
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 cnp.import_array()
 
@@ -141,25 +135,9 @@ cdef void _run_blocks(void* ctx, Py_ssize_t begin, Py_ssize_t end,
             job.dst[(s0 + j) * 6 + 5] = <int32_t>b2[j]
 
 
-cdef bint _fresh(CCell* c, int typenum, int ndim, cnp.npy_intp* shape) noexcept:
-    """Whether ``c`` holds a writeable C-contiguous array of this dtype and
-    shape (no-GC mode keeps the last call's output there)."""
-    cdef int d
-    cdef int want = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE
-    if c.obj == NULL or c.typenum != typenum or c.ndim != ndim:
-        return False
-    if (c.flags & want) != want:
-        return False
-    for d in range(ndim):
-        if c.shape[d] != shape[d]:
-            return False
-    return True
-
-
-cdef class CyMRGThunk(CyThunk):
+cdef class CyMRGThunk(CyFallbackThunk):
     """Runs an ``MRGUniform`` node in C (backend ``"c"``)."""
 
-    cdef CyPyThunk fallback     # perform, for inputs the kernel does not take
     cdef int ndim               # length of the size vector
     cdef int f32                # 1: float32 draws
     cdef int typenum            # NumPy dtype number of the draws
@@ -168,7 +146,7 @@ cdef class CyMRGThunk(CyThunk):
     cdef mrg_job job
 
     def __init__(self, node, int nthreads=1):
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         op = node.op
         if self.nin != 2 or self.nout != 2:
             raise ValueError(f"CyMRGThunk: {node} must have 2 inputs and 2 outputs")
@@ -180,12 +158,6 @@ cdef class CyMRGThunk(CyThunk):
         self.inplace = bool(op.inplace)
         self.nthreads = max(1, nthreads)
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int run(self) except -1:
         cdef CCell* st = self.ins[0]
@@ -211,7 +183,7 @@ cdef class CyMRGThunk(CyThunk):
             n *= dims[d]
         ns = st.shape[0]
         # the draws
-        if not (self.keep_buffers and _fresh(out, self.typenum, self.ndim, dims)
+        if not (self.keep_buffers and cell_fits(out, self.typenum, self.ndim, dims)
                 and not cells_overlap(out, 8, st, 4)):
             cell_set(out, cnp.PyArray_EMPTY(self.ndim, dims, self.typenum, 0))
         # the new state: the input's array (in place) or a new one

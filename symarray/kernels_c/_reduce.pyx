@@ -41,40 +41,27 @@ cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy, memset
+from libc.string cimport memset
 
-from symarray.kernels_c._threads cimport parallel_chunks, sa_task
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
+from symarray.kernels_c._interp cimport (
+    SC_BLOCK_BYTES,
+    sc_instr,
+    sc_load_code,
+    sc_load_constants,
+    sc_loop_list,
+    sc_read_program,
 )
+from symarray.kernels_c._threads cimport parallel_chunks, sa_task
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 cnp.import_array()
 
 cdef extern from "_reduce_core.h" nogil:
-    ctypedef void (*sc_loop)(char* z, const char* x, const char* y, const char* w,
-                             cnp.npy_intp n)
-    ctypedef struct sc_instr:
-        sc_loop fn
-        int32_t dst, a, b, c
-    ctypedef struct sc_entry:
-        const char* name
-        int kind
-        int tin
-        int tout
-        int nin
-        sc_loop fn
-    const sc_entry* sc_table
-    Py_ssize_t sc_n_loops()
     enum:
         SR_MAXIN
         SR_MAXD
         SR_BLOCK
-        SC_BLOCK_BYTES
         SR_SUM
         SR_PROD
         SR_MAX
@@ -207,25 +194,7 @@ def loop_table():
     """The interpreter's loops compiled into this module, as
     :func:`symarray.kernels_c._composite.loop_table` lists its own: a
     program's loop numbers mean the same loops here when the lists agree."""
-    kinds = ("same", "pred", "switch", "cast")
-    return [(sc_table[k].name.decode(), kinds[sc_table[k].kind], sc_table[k].tin,
-             sc_table[k].tout, sc_table[k].nin) for k in range(sc_n_loops())]
-
-
-cdef inline bint _reusable(CCell* c, int typenum, int ndim,
-                           cnp.npy_intp* shape) noexcept:
-    """Whether cell ``c`` holds a writeable C-contiguous array of this dtype
-    and shape (last call's output, kept in no-GC mode)."""
-    cdef int d
-    if c.typenum != typenum or c.ndim != ndim:
-        return False
-    if (c.flags & (cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE)) != (
-            cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE):
-        return False
-    for d in range(ndim):
-        if c.shape[d] != shape[d]:
-            return False
-    return True
+    return sc_loop_list()
 
 
 cdef inline bint _overlap(CCell* a, CCell* b) noexcept:
@@ -234,23 +203,17 @@ cdef inline bint _overlap(CCell* a, CCell* b) noexcept:
     return cells_overlap(a, 16, b, 16)
 
 
-cdef class _CyOutThunk(CyThunk):
+cdef class _CyOutThunk(CyFallbackThunk):
     """Shared parts: the fallback and the output buffer."""
 
-    cdef CyPyThunk fallback     # runs perform on the same cells
     cdef int otype_num          # NumPy type number of the output
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     cdef int _output(self, int ndim, cnp.npy_intp* shape) except -1:
         """A C-ordered output: last call's buffer when it fits and overlaps
         no input (no-GC mode), else a new array."""
         cdef CCell* out = self.outs[0]
         cdef int i
-        if self.keep_buffers and _reusable(out, self.otype_num, ndim, shape):
+        if self.keep_buffers and cell_fits(out, self.otype_num, ndim, shape):
             for i in range(self.nin):
                 if _overlap(out, self.ins[i]):
                     break
@@ -321,7 +284,7 @@ cdef class CyReduceThunk(_CyOutThunk):
         import numpy as np
 
         cdef int k
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         if self.nout != 1 or not 1 <= self.nin <= SR_MAXIN:
             raise ValueError(f"CyReduceThunk: {node} must have 1 to {SR_MAXIN} "
                              "inputs and one output")
@@ -364,54 +327,32 @@ cdef class CyReduceThunk(_CyOutThunk):
             self._set_prologue(prologue)
         self.nthreads = resolve(nthreads)
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
 
     def _set_prologue(self, program):
         """Point the plan at ``program``'s instructions and blocks."""
         import numpy as np
 
         cdef int k, nin = self.nin
-        cdef Py_ssize_t n_loops = sc_n_loops()
-        cdef cnp.ndarray value
-        cdef cnp.dtype dt
-        code = np.ascontiguousarray(program.code, dtype=np.int32).reshape(-1, 5)
-        reg_types = [int(t) for t in program.reg_types]
-        slot_of = [int(s) for s in program.slot_of]
-        n_regs, n_slots = len(reg_types), int(program.n_slots)
+        code, reg_types, slot_of, out_regs, n_slots = sc_read_program(
+            program, nin, "CyReduceThunk")
+        n_regs = len(reg_types)
         n_const = len(program.constants)
-        out_regs = list(program.out_regs)
         if [int(t) for t in program.in_types] != [
                 np.dtype(v.type.dtype).num for v in self.node.inputs]:
             raise ValueError(f"CyReduceThunk: the prologue reads "
                              f"{program.in_types}, not the dtypes of {self.node}")
-        if len(out_regs) != 1 or not 0 <= out_regs[0] < n_regs or len(
-                slot_of) != n_regs or sr_tindex(reg_types[out_regs[0]]) < 0:
-            raise ValueError("CyReduceThunk: a prologue has one output register "
-                             "of a reduction dtype and a slot per register")
-        if code.size and (code[:, 0].min() < 0 or code[:, 0].max() >= n_loops
-                          or code[:, 1:].min() < 0 or code[:, 1:].max() >= n_regs):
-            raise ValueError("CyReduceThunk: a loop or register number of the "
-                             "prologue is out of range")
-        if any(not 0 <= s < n_slots for s in slot_of[nin + n_const:]):
-            raise ValueError("CyReduceThunk: a slot number is out of range")
+        if len(out_regs) != 1 or sr_tindex(reg_types[out_regs[0]]) < 0:
+            raise ValueError(f"CyReduceThunk: a prologue has one output register "
+                             f"of a reduction dtype, got out_regs {out_regs}")
         self.code = <sc_instr*>PyMem_Malloc(max(code.shape[0], 1) * sizeof(sc_instr))
         self.slot_of = <int32_t*>PyMem_Malloc(n_regs * sizeof(int32_t))
         self.consts = <char*>PyMem_Malloc(max(n_const, 1) * SC_BLOCK_BYTES)
         if self.code == NULL or self.slot_of == NULL or self.consts == NULL:
             raise MemoryError()
-        for k in range(code.shape[0]):
-            self.code[k].fn = sc_table[code[k, 0]].fn
-            self.code[k].dst = code[k, 1]
-            self.code[k].a = code[k, 2]
-            self.code[k].b = code[k, 3]
-            self.code[k].c = code[k, 4]
+        sc_load_code(self.code, code)
         for k in range(n_regs):
             self.slot_of[k] = slot_of[k]
-        for k in range(n_const):  # each constant's block, filled once
-            dt = cnp.PyArray_DescrFromType(reg_types[nin + k])
-            value = np.full(SR_BLOCK, program.constants[k], dtype=dt)
-            memcpy(self.consts + k * SC_BLOCK_BYTES, cnp.PyArray_DATA(value),
-                   SR_BLOCK * value.itemsize)
+        sc_load_constants(self.consts, program, reg_types, nin)
         self.plan.code = self.code
         self.plan.n_instr = <int>code.shape[0]
         self.plan.n_regs = n_regs
@@ -523,7 +464,7 @@ cdef class CyArgReduceThunk(_CyOutThunk):
         import numpy as np
 
         cdef int k
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         self.is_max = is_max
         self.ndim = node.inputs[0].type.ndim
         self.in_t = sr_tindex(np.dtype(node.inputs[0].type.dtype).num)
@@ -536,7 +477,6 @@ cdef class CyArgReduceThunk(_CyOutThunk):
             self.red[k] = 1
         self.nthreads = resolve(nthreads)
         self.backend = "c"
-        self.fallback = CyPyThunk(node)
 
     cdef int run(self) except -1:
         cdef CCell* c = self.ins[0]

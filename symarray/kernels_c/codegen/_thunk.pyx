@@ -26,15 +26,9 @@ cimport numpy as cnp
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uintptr_t
 
+from symarray.kernels_c._fallback cimport CyFallbackThunk, cell_fits
 from symarray.kernels_c._threads cimport parallel_for
-from symarray.vm._cvm cimport (
-    CCell,
-    CyPyThunk,
-    CyStorage,
-    CyThunk,
-    cell_set,
-    cells_overlap,
-)
+from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
 cnp.import_array()
 
@@ -81,7 +75,7 @@ cdef void _strided_task(void* ctx, Py_ssize_t begin, Py_ssize_t end,
                                    begin, end)
 
 
-cdef class CyCodegenThunk(CyThunk):
+cdef class CyCodegenThunk(CyFallbackThunk):
     """A one-output ``Elemwise(Composite)`` node run by its generated kernel.
 
     Parameters
@@ -122,7 +116,6 @@ cdef class CyCodegenThunk(CyThunk):
     cdef cnp.npy_intp* strides       # (nin + 1) x MAXD byte strides
     cdef cnp.npy_intp* packed        # (nin + 1) x nd strides for the kernel
     cdef char** data                 # nin + 1 data pointers
-    cdef CyPyThunk fallback          # runs perform on the same cells
 
     def __cinit__(self, *args, **kwargs):
         self.in_typenum = NULL
@@ -146,7 +139,7 @@ cdef class CyCodegenThunk(CyThunk):
                  in_typenums, int out_typenum, scalar_inputs, int inplace,
                  int parts, str key):
         cdef int i, nin
-        CyThunk.__init__(self, node)
+        CyFallbackThunk.__init__(self, node)
         nin = self.nin
         if self.nout != 1:
             raise ValueError(f"CyCodegenThunk: {node} must have one output")
@@ -186,12 +179,6 @@ cdef class CyCodegenThunk(CyThunk):
             self.scalar[i] = scalar_inputs[i]
         self.out_itemsize = cnp.PyArray_DescrFromType(out_typenum).itemsize
         self.backend = "codegen"
-        self.fallback = CyPyThunk(node)
-
-    def bind(self, CyStorage storage not None, in_cells, out_cells,
-             bint keep_buffers=False):
-        CyThunk.bind(self, storage, in_cells, out_cells, keep_buffers)
-        self.fallback.bind(storage, in_cells, out_cells, keep_buffers)
 
     def __repr__(self):
         return f"<CyCodegenThunk [codegen {self.key[:12]}] {self.node}>"
@@ -316,15 +303,9 @@ cdef class CyCodegenThunk(CyThunk):
     cdef bint _reusable(self, CCell* out) noexcept:
         """Whether ``out`` holds last call's writeable C-contiguous buffer of
         the output's dtype and shape, sharing no memory with an input."""
-        cdef int d, i
-        cdef int want = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_WRITEABLE
-        if out.typenum != self.out_typenum or out.ndim != self.ndim:
+        cdef int i
+        if not cell_fits(out, self.out_typenum, self.ndim, self.shape):
             return False
-        if (out.flags & want) != want:
-            return False
-        for d in range(self.ndim):
-            if out.shape[d] != self.shape[d]:
-                return False
         for i in range(self.nin):
             if cells_overlap(self.ins[i], self.in_itemsize[i], out, self.out_itemsize):
                 return False
