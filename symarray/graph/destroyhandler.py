@@ -35,12 +35,24 @@ Key decisions (incremental, never a whole-graph walk per change):
   visited in their old level order) and finds a cycle exactly when the
   repair reaches the edge's source.  Levels exist only once some destroyer
   needs an ordering (the in-place phase, at its end of the pipeline), and
-  cost one O(graph) pass to set up.
+  cost one O(graph) pass to set up.  They are built :data:`LEVEL_GAP`
+  apart and a repair raises a node by the least amount, so it usually
+  stops within a few nodes (with levels one apart, moving a node after a
+  late reader would raise every node after it: quadratic in the depth of
+  a backward pass).  A new node gets one above its inputs, so an in-place
+  twin replacing a node never sits above that node's clients.
 * :meth:`DestroyHandler.why_not_destroy` answers the in-place rewrites'
-  question "may this node overwrite input i?" in time proportional to the
-  readers of that input, and only says yes when the new ordering edges
-  respect the current levels: such a replacement always validates and needs
-  no repair.  It is conservative (a reader on the same level blocks it).
+  question "may this node overwrite input i?" exactly, as Theano's handler
+  does: every other reader must run first, so the answer is no only when a
+  reader depends on the node's result (the ordering edge reader -> node
+  would close a cycle).  A reader below the node's level cannot; for the
+  others it searches the node's descendants (data and ordering edges),
+  visiting only those below the highest such reader's level, since levels
+  increase along every edge.  Readers usually sit below the node, so the
+  common query costs time proportional to the readers of the input; the
+  search is capped (:data:`SEARCH_BUDGET` nodes, then the answer is a
+  conservative no).  A yes may need the level repair at the next
+  ``validate``, which places the node after its readers.
 """
 
 from __future__ import annotations
@@ -54,6 +66,14 @@ from symarray.graph.fg import ClientNode, Feature, FunctionGraph, InconsistencyE
 from symarray.graph.traversal import io_toposort
 
 __all__ = ["DestroyHandler", "get_destroy_handler"]
+
+#: nodes :meth:`DestroyHandler.why_not_destroy` may visit to decide whether a
+#: reader depends on the node that would overwrite its input (then: no)
+SEARCH_BUDGET = 2000
+#: level difference along a data edge when levels are built; a repair
+#: raises a node only to one above its new predecessor, so the slack absorbs
+#: it a few nodes downstream instead of raising everything below
+LEVEL_GAP = 4
 
 
 class DestroyHandler(Feature):
@@ -178,9 +198,11 @@ class DestroyHandler(Feature):
             self._new_reader(v)
         levels = self.levels
         if levels is not None:
+            # one above its inputs: a node replacing another with the same
+            # inputs (its in-place twin) then never sits above the clients
             levels[node] = 1 + max(
                 (levels.get(i.owner, 0) for i in node.inputs if i.owner is not None),
-                default=-1,
+                default=0,
             )
 
     def on_prune(self, fgraph: FunctionGraph, node: Apply, reason: str) -> None:
@@ -331,8 +353,13 @@ class DestroyHandler(Feature):
 
         None means it may: a node with ``node``'s inputs that overwrites input
         ``i`` (and reads it through other inputs only where
-        ``allowed_aliases`` says) passes :meth:`validate` without reordering
-        anything.  Costs time proportional to the readers of that input.
+        ``allowed_aliases`` says), replacing ``node``, passes
+        :meth:`validate` (which may reorder the readers before it).  The
+        answers for several inputs of one node combine: all the new orderings
+        end at the node, so they close a cycle only if one of them does.
+        Costs time proportional to the readers of that input, plus a search
+        of ``node``'s descendants when a reader is not below it (at most
+        :data:`SEARCH_BUDGET` nodes; beyond that the answer is no).
         """
         assert self.fgraph is not None
         fg = self.fgraph
@@ -363,13 +390,46 @@ class DestroyHandler(Feature):
                     readers.append(c)
         if not readers:
             return None
+        if self.pending or any(d in fg.apply_nodes for d in self.dirty):
+            # levels are exact only after the last change is checked (a
+            # rollback leaves it unchecked): check it now
+            try:
+                self.validate(fg)
+            except InconsistencyError as err:
+                return f"the graph is not consistent now ({err})"
         levels = self._ensure_levels()
-        level = 1 + max(
-            (levels[p.owner] for p in node.inputs if p.owner is not None), default=-1
-        )
-        for c in readers:
-            if levels[c] >= level:
-                return f"{c}, which reads it too, might not run before"
+        # a reader at or below the node's level cannot depend on it
+        late = {c for c in readers if levels[c] > levels[node]}
+        if not late:
+            return None
+        return self._depends_on(node, late)
+
+    def _depends_on(self, node: Apply, readers: set[Apply]) -> str | None:
+        """Why one of ``readers`` cannot run before ``node`` (None: all can).
+
+        A reader can run first unless it is a descendant of ``node`` through
+        data and ordering edges.  Levels increase along every edge, so only
+        descendants below the highest reader's level can lead to one.
+        """
+        levels = self.levels
+        assert levels is not None
+        top = max(levels[c] for c in readers)
+        stack = [node]
+        seen = {node}
+        budget = SEARCH_BUDGET
+        while stack:
+            n = stack.pop()
+            budget -= 1
+            if budget < 0:
+                return (f"deciding whether its other readers can run before {node} "
+                        f"needs a search of over {SEARCH_BUDGET} nodes")
+            for s in self._successors(n):
+                if s in readers:
+                    return (f"{s}, which reads it too, depends on the result of "
+                            f"{node}, so it cannot run before")
+                if s not in seen and levels[s] < top:
+                    seen.add(s)
+                    stack.append(s)
         return None
 
     def _root_problem(self, root: Variable) -> str | None:
@@ -524,13 +584,13 @@ class DestroyHandler(Feature):
             ) from None
         levels: dict[Apply, int] = {}
         for n in order:
-            lvl = -1
+            lvl = 0
             for p in n.inputs:
                 if p.owner is not None:
                     lvl = max(lvl, levels[p.owner])
             for p_node in order_before.get(n, ()):
                 lvl = max(lvl, levels[p_node])
-            levels[n] = lvl + 1
+            levels[n] = lvl + LEVEL_GAP
         self.levels = levels
         self.pending.clear()
         self._rebuilt = True

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import symarray.tensor as T  # noqa: N812 (Theano's convention)
 from symarray.errors import SymarrayError
+from symarray.graph import destroyhandler
 from symarray.graph.basic import Apply, Constant, Op, Variable
 from symarray.graph.destroyhandler import DestroyHandler, get_destroy_handler
 from symarray.graph.fg import FunctionGraph, InconsistencyError, Supervisor
@@ -271,7 +272,99 @@ def test_why_not_destroy():
     h = fg.destroy_handler
     assert h.why_not_destroy(b.owner, 0) is None
     assert "not mutable" in h.why_not_destroy(t.owner, 0)
-    assert "might not run before" in h.why_not_destroy(a.owner, 0)
+    # b reads t after a: a may not overwrite it (b -> a would close a cycle)
+    assert "depends on the result of" in h.why_not_destroy(a.owner, 0)
+
+
+def _replace_with_destroyer(fg, node, i):
+    """Replace ``node`` (read1 or read2) by the variant overwriting input i."""
+    op = kill if node.op.nin == 1 else (kill0, kill1)[i]
+    fg.replace_all_validate([(node.outputs[0], op(*node.inputs))])
+    return fg.outputs  # (for chaining in tests)
+
+
+def test_why_not_destroy_accepts_readers_on_any_level_that_can_run_first():
+    x, y = _vars()
+    t = read1(x)
+    a = read2(t, y)          # reads t
+    late = read2(read1(read1(t)), t)  # reads t too, levels above a
+    fg = _fg([x, y], [read2(a, late)])
+    h = fg.destroy_handler
+    h._ensure_levels()
+    assert h.levels[late.owner] > h.levels[a.owner]
+    # t's other readers do not depend on a: it may overwrite t
+    assert h.why_not_destroy(a.owner, 0) is None
+    _replace_with_destroyer(fg, a.owner, 0)
+    (d,) = fg.destroyers(t)
+    order = fg.toposort()
+    readers = [c for c, _ in fg.clients[t] if c is not d]
+    assert readers and all(order.index(c) < order.index(d) for c in readers)
+    assert all(h.levels[c] < h.levels[d] for c in readers)
+
+
+def test_a_destroyer_whose_reader_needs_its_result_is_still_refused():
+    x, y = _vars()
+    t = read1(x)
+    v = view(t)
+    a = read2(t, y)
+    after = read2(v, a)      # reads t (through a view) after a
+    fg = _fg([x, y], [after])
+    h = fg.destroy_handler
+    why = h.why_not_destroy(a.owner, 0)
+    assert why is not None and "depends on the result" in why
+    with pytest.raises(InconsistencyError, match="run before"):
+        _replace_with_destroyer(fg, a.owner, 0)
+    fg.check_integrity()
+
+
+def test_why_not_destroy_follows_ordering_edges():
+    # a -> (ordering) k -> r: r reads t and depends on a only through the
+    # ordering that runs a (a reader of u) before k, which overwrites u
+    x, y = _vars()
+    t, u = read1(x), read1(y)
+    a = read2(t, u)
+    k = kill(u)
+    r = read2(t, k)
+    fg = _fg([x, y], [read2(a, r)])
+    fg.validate()
+    h = fg.destroy_handler
+    why = h.why_not_destroy(a.owner, 0)
+    assert why is not None and "depends on the result" in why
+
+
+def test_why_not_destroy_gives_up_past_its_search_budget(monkeypatch):
+    x, y = _vars()
+    t = read1(x)
+    a = read2(t, y)
+    tail = a
+    for _ in range(30):
+        tail = read1(tail)
+    late = t
+    for _ in range(40):
+        late = read1(late)
+    late = read2(late, t)    # reads t far above a, no path from a
+    fg = _fg([x, y], [read2(tail, late)])
+    h = fg.destroy_handler
+    assert h.why_not_destroy(a.owner, 0) is None
+    monkeypatch.setattr(destroyhandler, "SEARCH_BUDGET", 10)
+    assert "search" in h.why_not_destroy(a.owner, 0)
+
+
+def test_why_not_destroy_checks_an_unvalidated_rollback_first():
+    x, y = _vars()
+    t = read1(x)
+    d = kill0(t, y)
+    out = read1(d)
+    u = read1(x)
+    p, q = read1(u), read2(read1(u), u)
+    fg = _fg([x, y], [out, p, q])
+    fg.validate()
+    with pytest.raises(InconsistencyError):  # rolled back, not validated again
+        fg.replace_all_validate([(y, read2(t, out))])
+    h = fg.destroy_handler
+    assert h.pending or h.dirty
+    assert h.why_not_destroy(p.owner, 0) is None  # q reads u, can run first
+    assert not h.pending and not h.dirty
 
 
 def test_one_handler_per_graph_and_clone():
@@ -296,6 +389,11 @@ START_KINDS = [read1, read2, read1, read2, view, view_either, kill, kill0]
 
 def reference_ok(inputs, outputs, mutable):
     """Whether the graph is safe, checked from scratch (no handler)."""
+    return reference_orderings(inputs, outputs, mutable) is not None
+
+
+def reference_orderings(inputs, outputs, mutable):
+    """Destroyer -> the readers that must run first; None if the graph is unsafe."""
     fg = FunctionGraph(inputs, outputs, clone=False)
     nodes = io_toposort(fg.inputs, fg.outputs)
     view_of = {}
@@ -314,25 +412,25 @@ def reference_ok(inputs, outputs, mutable):
         for i in {i for lst in d.op.destroy_map.values() for i in lst}:
             for r in roots(d.inputs[i]):
                 if isinstance(r, Constant) or (r.owner is None and r not in mutable):
-                    return False
+                    return None
                 if owner_of_root.setdefault(r, d) is not d:
-                    return False
+                    return None
                 for v in fg.variables:
                     if r not in roots(v):
                         continue
                     for c, k in fg.clients[v]:
                         if c == "output":
-                            return False
+                            return None
                         if c is d:
                             if k != i and (i, k) not in allowed:
-                                return False
+                                return None
                             continue
                         orderings.setdefault(d, []).append(c)
     try:
         io_toposort(fg.inputs, fg.outputs, orderings)
     except SymarrayError:
-        return False
-    return True
+        return None
+    return orderings
 
 
 @st.composite
@@ -406,3 +504,56 @@ def test_incremental_validation_matches_a_full_check(scenario):
         where = {n: i for i, n in enumerate(fg.toposort())}
         for d, readers in orderings.items():
             assert all(where[r] < where[d] for r in readers)
+
+
+def _check_schedule(fg, mutable):
+    """The handler's schedule runs each reader before the destroyer (from scratch)."""
+    orderings = reference_orderings(fg.inputs, fg.outputs, mutable)
+    assert orderings is not None
+    where = {n: k for k, n in enumerate(fg.toposort())}
+    for d, readers in orderings.items():
+        assert all(where[r] < where[d] for r in readers), d
+
+
+def _replaced(fg, old, new):
+    """fg's outputs with ``old`` replaced by ``new``; only nodes below it rebuilt."""
+    memo = {old: new}
+    for n in io_toposort(fg.inputs, fg.outputs):
+        if any(i in memo for i in n.inputs):
+            memo[n.outputs[0]] = n.op(*[memo.get(i, i) for i in n.inputs])
+    return [memo.get(o, o) for o in fg.outputs]
+
+
+@settings(max_examples=200, deadline=None)
+@given(scenarios(), st.lists(st.tuples(st.integers(0, 40), st.integers(0, 1)),
+                             min_size=1, max_size=8))
+def test_why_not_destroy_is_exact(scenario, picks):
+    # "may this reader overwrite input i?" equals a from-scratch check of the
+    # graph with the replacement; a yes always validates
+    program, outputs, _, levels_now = scenario
+    x, y = _vars()
+    leaves = [x, y, Constant(VEC, np.zeros(3))]
+    pool = _build(leaves, program)
+    outs = [pool[k] for k in outputs]
+    if not reference_ok([x, y], outs, {x}):
+        return
+    fg = FunctionGraph([x, y], outs, clone=False, features=[DestroyHandler([x])])
+    fg.validate()
+    h = fg.destroy_handler
+    if levels_now:
+        h._ensure_levels()
+    for k, i in picks:
+        readers = [n for n in fg.toposort() if n.op in (read1, read2)]
+        if not readers:
+            break
+        node = readers[k % len(readers)]
+        i %= node.op.nin
+        new = (kill if node.op.nin == 1 else (kill0, kill1)[i])(*node.inputs)
+        trial = _replaced(fg, node.outputs[0], new)
+        want = reference_ok([x, y], trial, {x})
+        why = h.why_not_destroy(node, i)
+        assert (why is None) == want, why
+        if want:
+            fg.replace_all_validate([(node.outputs[0], new)])
+            fg.check_integrity()
+            _check_schedule(fg, {x})

@@ -18,8 +18,9 @@ rewrite                                    turns on
 ``local_inplace_advanced_incsubtensor``    ``AdvancedIncSubtensor``
 ``local_inplace_gemm`` / ``_gemv`` /       ``Gemm``, ``Gemv``, ``Ger``
 ``_ger``
-``local_inplace_elemwise``                 ``Elemwise``: output 0 reuses an
-                                           input of the output's type
+``local_inplace_elemwise``                 ``Elemwise``: each output reuses
+                                           an input of its type (an updated
+                                           shared value first)
 =========================================  ====================================
 
 The op-specific rewrites run first (one equilibrium step), then the
@@ -118,12 +119,18 @@ for _name, _cls in INPLACE_OPS.items():
 
 
 class InplaceElemwise(GraphRewriter):
-    """Elemwise -> its in-place version on the first input it may overwrite.
+    """Elemwise -> its in-place version, each output written over an input.
 
     ``x + y -> add_inplace(x, y)`` (output 0 written into ``x``) when ``x``
-    has the output's type (dtype and static shape), is a temporary and is
-    read last by this node.  Visits nodes in execution order; each change
-    is validated by the destroy handler.
+    has the output's type (dtype and static shape, so it is not
+    broadcast), is not a constant, and the destroy handler allows it (a
+    temporary or a mutable input, no output shares it, every other reader
+    can run first).  A multi-output ``Composite`` gets one input per output
+    where it can, each input overwritten by at most one output.  An output
+    that is the update of a shared variable overwrites that variable's old
+    value when it may (the call then keeps the variable's array: nothing to
+    allocate or free); otherwise inputs are tried in order.  Visits nodes
+    in execution order; each change is validated by the destroy handler.
     """
 
     name = "local_inplace_elemwise"
@@ -136,9 +143,10 @@ class InplaceElemwise(GraphRewriter):
             if (not isinstance(op, Elemwise) or op.inplace_pattern
                     or node not in fgraph.apply_nodes):
                 continue
-            new = self._candidate(handler, node, op)
-            if new is None:
+            pattern = self._pattern(fgraph, handler, node)
+            if not pattern:
                 continue
+            new = _same_node_with(node, Elemwise(op.scalar_op, pattern, name=op.name))
             try:
                 fgraph.replace_all_validate(
                     list(zip(node.outputs, new.outputs, strict=True)),
@@ -151,12 +159,67 @@ class InplaceElemwise(GraphRewriter):
         return changes
 
     @staticmethod
-    def _candidate(handler: DestroyHandler, node: Apply, op: Elemwise) -> Apply | None:
-        for i in range(len(node.inputs)):
-            variant = Elemwise(op.scalar_op, {0: i}, name=op.name)
-            if _allowed(handler, node, variant):
-                return _same_node_with(node, variant)
-        return None
+    def _pattern(fgraph: Any, handler: DestroyHandler, node: Apply) -> dict[int, int]:
+        """Output -> the input it may overwrite (distinct inputs)."""
+        inputs, outputs = node.inputs, node.outputs
+        passthrough = _passthrough_inputs(node)
+        verdict: dict[int, bool] = {}
+
+        def may_take(o: int, i: int) -> bool:
+            inp = inputs[i]
+            if (isinstance(inp, Constant) or inp.type != outputs[o].type
+                    or not passthrough.get(i, {o}) <= {o}):
+                return False
+            if i not in verdict:
+                why = handler.why_not_destroy(node, i)
+                if why is not None:
+                    _log.debug("%s may not overwrite input %d: %s", node, i, why)
+                verdict[i] = why is None
+            return verdict[i]
+
+        pattern: dict[int, int] = {}
+        for o, i in _updated_inputs(fgraph, node).items():
+            if i not in pattern.values() and may_take(o, i):
+                pattern[o] = i
+        for o in range(len(outputs)):
+            if o in pattern:
+                continue
+            for i in range(len(inputs)):
+                if i not in pattern.values() and may_take(o, i):
+                    pattern[o] = i
+                    break
+        return pattern
+
+
+def _updated_inputs(fgraph: Any, node: Apply) -> dict[int, int]:
+    """Output of ``node`` -> its input holding the shared value it updates."""
+    mapping = getattr(fgraph, "update_mapping", None)
+    if not mapping:
+        return {}
+    found: dict[int, int] = {}
+    for o, out in enumerate(node.outputs):
+        for c, j in fgraph.clients.get(out, ()):
+            k = mapping.get(j) if c == "output" else None
+            if k is None:
+                continue
+            for i, inp in enumerate(node.inputs):
+                if inp is fgraph.inputs[k]:
+                    found.setdefault(o, i)
+    return found
+
+
+def _passthrough_inputs(node: Apply) -> dict[int, set[int]]:
+    """Input -> the outputs that return it unchanged (a Composite may).
+
+    The C kernel copies each block's outputs in order, so an input that an
+    output returns as it is may only be overwritten by that output.
+    """
+    outs = getattr(getattr(node.op, "scalar_op", None), "outputs", None)
+    found: dict[int, set[int]] = {}
+    for o, r in enumerate(outs or ()):
+        if r < len(node.inputs):
+            found.setdefault(r, set()).add(o)
+    return found
 
 
 local_inplace_elemwise = register_rewrite(
