@@ -32,16 +32,16 @@ v, i = T.dvector("v"), T.lvector("i")
 LABELS = [
     ("concatenate", lambda: T.concatenate([x, y]), "numpy"),
     ("split", lambda: T.split(v, [1, 2], 2)[0], "numpy"),
-    ("alloc", lambda: T.alloc(0.0, x.shape[0], 3), "numpy"),
-    ("zeros", lambda: T.zeros((3, 4)), "numpy"),
+    ("alloc", lambda: T.alloc(0.0, x.shape[0], 3), "c"),  # kernels_c/views.py
+    ("zeros", lambda: T.zeros((3, 4)), "c"),  # kernels_c/views.py
     ("arange", lambda: T.arange(x.shape[0]), "numpy"),
     ("eye", lambda: T.eye(x.shape[0]), "numpy"),
     ("repeat", lambda: T.repeat(v, 2), "numpy"),
-    ("broadcast_to", lambda: T.broadcast_to(v, (3, v.shape[0])), "numpy"),
+    ("broadcast_to", lambda: T.broadcast_to(v, (3, v.shape[0])), "c"),
     ("reshape", lambda: T.reshape(x, (-1,)), "numpy"),
-    ("dimshuffle", lambda: x.T, "numpy"),
+    ("dimshuffle", lambda: x.T, "c"),  # kernels_c/views.py
     ("shape", lambda: x.shape, "numpy"),
-    ("shape_i", lambda: Shape_i(0)(x), "numpy"),
+    ("shape_i", lambda: Shape_i(0)(x), "c"),  # kernels_c/views.py
     ("specify_shape", lambda: T.specify_shape(x, (2, 3)), "numpy"),
     ("tensor_copy", lambda: T.tensor_copy(x), "numpy"),
     ("sort", lambda: T.sort(x), "numpy"),

@@ -194,7 +194,8 @@ def test_nogc_calls_reuse_intermediates_but_not_results():
     assert second_g is not first_g
     prog = g.vm.program
     c_cells = [prog.node_outputs[k][0] for k, t in enumerate(prog.thunks)
-               if t.backend == "c" and prog.node_outputs[k][0] not in prog.after_call]
+               if t.backend == "c" and prog.node_outputs[k][0] not in prog.after_call
+               and type(t.node.op).__name__ != "DimShuffle"]  # views: new each call
     assert len(c_cells) == 2  # tanh, mul: kept, the same buffers as last call
     assert all(prog.cells[c] is cells_before[c] for c in c_cells)
     g.free()
