@@ -468,7 +468,7 @@ def Rop(  # noqa: N802 - Theano's name
         raise ValueError(f"Rop: {len(wrts)} wrt variables but {len(eps)} eval points")
     tangents: dict[TensorLike, TensorLike] = {}
     for w, e in zip(wrts, eps, strict=True):
-        e = T.as_tensor_variable(e)
+        e = e if _other_type(e) else T.as_tensor_variable(e)  # sparse stays
         if e.type.ndim != w.type.ndim:
             raise ValueError(
                 f"Rop: eval point for {w} has {e.type.ndim} dims, expected "
@@ -482,7 +482,8 @@ def Rop(  # noqa: N802 - Theano's name
         outs = _node_rop(node, points)
         for o, t in zip(node.outputs, outs, strict=True):
             if t is not None and not _is_discrete(o):
-                tangents[o] = _fit(T.as_tensor_variable(t), o)
+                t = t if _other_type(t) else T.as_tensor_variable(t)
+                tangents[o] = _fit(t, o)
     results = []
     for fi in fs:
         t = tangents.get(fi)

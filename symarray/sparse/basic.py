@@ -188,6 +188,23 @@ def dense_grad(g: Any) -> Any:
     return g
 
 
+def add_tangents(terms: Sequence[Any]) -> Any:
+    """The sum of the R_op tangents ``terms`` (None for a zero), adding
+    sparse ones with the sparse ``add``; None when all are None."""
+    real = [t for t in terms if t is not None]
+    if not real:
+        return None
+    total = real[0]
+    for t in real[1:]:
+        if is_sparse_variable(total) or is_sparse_variable(t):
+            from symarray.sparse.math import add
+
+            total = add(total, t)
+        else:
+            total = total + t
+    return total
+
+
 def _int_vector(x: Any, where: str, what: str) -> Variable:
     v = as_tensor_variable(x)
     if v.type.ndim != 1 or not v.type.dtype.startswith(("int", "uint")):
@@ -291,6 +308,12 @@ class CSM(Op):
 
             g = tensor_cast(g, data.type.dtype)
         return [g, None, None, None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], *inputs[1:])]
 
 
 CSR = CSM("csr")
@@ -448,6 +471,11 @@ class DenseFromSparse(_SameShapeOp):
             return [grad_like(mul(sp_ones_like(x), gz), x)]
         return [grad_like(dense_grad(gz), x)]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        ev = eval_points[0]
+        return [None if ev is None else DenseFromSparse(False)(ev)]
+
 
 dense_from_sparse = DenseFromSparse()
 todense = dense_from_sparse
@@ -481,6 +509,10 @@ class SparseFromDense(Op):
             return [None]
         return [dense_grad(output_grads[0])]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
 
 csr_from_dense = SparseFromDense("csr")
 csc_from_dense = SparseFromDense("csc")
@@ -512,6 +544,10 @@ class Transpose(Op):
         if x.type.dtype[0] not in "fc":
             return [None]
         return [grad_like(transpose(output_grads[0]), x)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
 
 
 def transpose(x: Any) -> Any:
@@ -550,6 +586,10 @@ class Cast(_SameShapeOp):
             return [None]
         return [grad_like(output_grads[0], x)]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
 
 def cast(x: Any, dtype: Any) -> Any:
     """``x`` with values of ``dtype`` (itself when it already has it)."""
@@ -581,6 +621,10 @@ class AsFormat(_SameShapeOp):
             return [None]
         return [grad_like(output_grads[0], x)]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
 
 def as_format(x: Any, format: str) -> Any:
     """``x`` stored in ``format`` (itself when it already is)."""
@@ -600,6 +644,10 @@ class _PatternOp(_SameShapeOp):
              output_grads: list[Any]) -> list[Any]:
         x = inputs[0]
         return [sp_zeros_like(x) if x.type.dtype[0] in "fc" else None]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None]  # the pattern does not move
 
 
 class SpOnesLike(_PatternOp):
@@ -631,7 +679,8 @@ sp_zeros_like = SpZerosLike()
 #: import this one)
 _ELSEWHERE = ("symarray.sparse.math", "symarray.sparse.products",
               "symarray.sparse.elemwise", "symarray.sparse.grad",
-              "symarray.sparse.sharedvar")
+              "symarray.sparse.sharedvar", "symarray.sparse.structure",
+              "symarray.sparse.compare", "symarray.sparse.indexing")
 
 
 def __getattr__(name: str) -> Any:

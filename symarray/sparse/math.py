@@ -29,15 +29,18 @@ from symarray.errors import RankError, ShapeMismatchError
 from symarray.graph.basic import Apply, Op, Variable
 from symarray.scalar.basic import result_dtype
 from symarray.sparse.basic import (
+    DenseFromSparse,
     _check_dtype,
     _SameShapeOp,
     _shape_of,
+    add_tangents,
     as_result,
     as_sparse_or_tensor_variable,
     as_sparse_variable,
     dense_grad,
     grad_like,
     sp_ones_like,
+    sp_zeros_like,
     sparse_shape,
 )
 from symarray.sparse.type import SparseType, is_sparse_variable
@@ -111,6 +114,14 @@ def _is_float(v: Variable) -> bool:
     return str(getattr(v.type, "dtype", "")).startswith(("float", "complex"))
 
 
+def _product_rule(op: Op, inputs: Sequence[Any], eval_points: Sequence[Any]
+                  ) -> Any:
+    """The R_op tangent of a bilinear ``op``: ``op(dx, y) + op(x, dy)``."""
+    (x, y), (ex, ey) = inputs, eval_points
+    return add_tangents([None if ex is None else op(ex, y),
+                         None if ey is None else op(x, ey)])
+
+
 # -- shared by add and mul ----------------------------------------------------
 class _SparseSparseOp(_SameShapeOp):
     """Base of the elementwise ops on two sparse matrices of one shape; the
@@ -171,6 +182,10 @@ class AddSS(_SparseSparseOp):
         gz = output_grads[0]
         return [grad_like(gz, v) if _is_float(v) else None for v in inputs]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [add_tangents(eval_points)]
+
 
 class AddSD(_SameShapeOp):
     """sparse + dense -> dense; the gradient w.r.t. the sparse operand is
@@ -215,6 +230,15 @@ class AddSD(_SameShapeOp):
             gy = _fit_dense(gy, y)
         return [gx, gy]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        x, _ = inputs
+        ex, ey = eval_points
+        # d(x + y) = dx + dy, dense; dy broadcast to x's shape by AddSD
+        tx = None if ex is None else DenseFromSparse(False)(ex)
+        ty = None if ey is None else AddSD()(sp_zeros_like(x), ey)
+        return [add_tangents([tx, ty])]
+
 
 def add(x: Any, y: Any) -> Any:
     """``x + y`` with at least one sparse operand (see the module table).
@@ -251,6 +275,10 @@ class MulSS(_SparseSparseOp):
         return [grad_like(mul(gz, y), x) if _is_float(x) else None,
                 grad_like(mul(gz, x), y) if _is_float(y) else None]
 
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [_product_rule(self, inputs, eval_points)]
+
 
 class MulSD(_SameShapeOp):
     """Elementwise sparse * dense -> sparse, stored where the sparse operand
@@ -279,6 +307,10 @@ class MulSD(_SameShapeOp):
         gx = grad_like(mul(gz, y), x) if _is_float(x) else None
         gy = _fit_dense(_reduce_to(mul(gz, x), y), y) if _is_float(y) else None
         return [gx, gy]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [_product_rule(self, inputs, eval_points)]
 
 
 def mul(x: Any, y: Any) -> Any:
@@ -360,6 +392,10 @@ class SpSum(Op):
 
         shape = sparse_shape(x)
         return [grad_like(alloc(gz, shape[0], shape[1]), x)]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [None if eval_points[0] is None else self(eval_points[0])]
 
 
 def sp_sum(x: Any, axis: int | None = None, sparse_grad: bool = False) -> Any:

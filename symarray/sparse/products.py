@@ -39,7 +39,7 @@ from symarray.sparse.basic import (
     stored_positions,
     transpose,
 )
-from symarray.sparse.math import mul
+from symarray.sparse.math import _product_rule, mul
 from symarray.sparse.type import FORMATS, SparseType, is_sparse_variable
 from symarray.tensor.type import TensorType
 
@@ -148,6 +148,10 @@ class StructuredDot(_MatmulOp):
         if _is_float(y):
             gy = _fit_dense(StructuredDot()(transpose(x), dense_grad(gz)), y)
         return [gx, gy]
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [_product_rule(self, inputs, eval_points)]
 
 
 def _vector_aware(product: Callable[[Any, Any], Any], x: Any, y: Any) -> Any:
@@ -269,6 +273,10 @@ class Dot(_MatmulOp):
             else:
                 grads.append(_fit_dense(g(), v))
         return grads
+
+    def R_op(self, inputs: list[Any], eval_points: list[Any]  # noqa: N802
+             ) -> list[Any]:
+        return [_product_rule(self, inputs, eval_points)]
 
 
 def dot(x: Any, y: Any) -> Any:

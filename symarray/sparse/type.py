@@ -294,6 +294,21 @@ class _SparseMethods:
     def __rmul__(self, other: Any) -> Any:
         return _ops().mul(other, self)
 
+    def __getitem__(self, key: Any) -> Any:
+        return _ops().getitem(self, key)
+
+    def __lt__(self, other: Any) -> Any:
+        return _ops().lt(self, other)
+
+    def __le__(self, other: Any) -> Any:
+        return _ops().le(self, other)
+
+    def __gt__(self, other: Any) -> Any:
+        return _ops().gt(self, other)
+
+    def __ge__(self, other: Any) -> Any:
+        return _ops().ge(self, other)
+
     def __neg__(self) -> Any:
         return _ops().neg(self)
 
