@@ -21,13 +21,22 @@ from typing import Any
 import numpy as np
 
 from symarray import config
+from symarray.compile.function_args import (
+    _add_default_updates,
+    _check_update_targets,
+    _givens_pairs,
+    _input_update,
+    _normalise_outputs,
+    _refuse_inplace,
+    _update_pairs,
+)
 from symarray.compile.inplace_updates import (
     alias_copies,
     destroyed_inputs,
     mutable_shared,
     separate_destroyed,
 )
-from symarray.compile.io import In, Out
+from symarray.compile.io import In
 from symarray.compile.mode import REWRITE_PIPELINES, Mode, get_mode
 from symarray.compile.sharedvalue import SharedVariable
 from symarray.control.branches import is_lazy, track_branches
@@ -36,7 +45,8 @@ from symarray.graph.basic import Constant, Variable
 from symarray.graph.destroyhandler import DestroyHandler
 from symarray.graph.fg import FunctionGraph, Supervisor
 from symarray.graph.traversal import ancestors, clone_replace, gc_paused
-from symarray.updates import OrderedUpdates, UpdateError
+from symarray.updates import OrderedUpdates
+from symarray.vm._cvm import FAST_CHECK, FAST_GUARDED, FAST_SEPARATE
 
 __all__ = ["function", "Function", "FunctionMaker", "REWRITE_PIPELINES"]
 
@@ -349,130 +359,6 @@ class FunctionMaker:
         return vm
 
 
-def _normalise_outputs(outputs: Any) -> tuple[Any, list[Out]]:
-    """``("single" | "list" | list of dict keys, [Out, ...])``."""
-    from symarray.tensor.basic import as_tensor_variable
-
-    def one(o: Any) -> Out:
-        if isinstance(o, Out):
-            return o
-        if not isinstance(o, Variable):
-            o = as_tensor_variable(o)
-        return Out(o)
-
-    if outputs is None:
-        return "list", []
-    if isinstance(outputs, (Variable, Out)):
-        return "single", [one(outputs)]
-    if isinstance(outputs, (list, tuple)):
-        return "list", [one(o) for o in outputs]
-    if isinstance(outputs, Mapping):
-        keys = list(outputs)
-        return keys, [one(outputs[k]) for k in keys]
-    return "single", [one(outputs)]
-
-
-def _update_pairs(updates: Any) -> list[tuple[Any, Any]]:
-    if updates is None:
-        return []
-    if isinstance(updates, Mapping):
-        return list(updates.items())
-    if isinstance(updates, (set, frozenset)):
-        raise TypeError(
-            "function: updates given as a set have no order; use a list of "
-            "(shared, new_value) pairs or a dict"
-        )
-    pairs = list(updates)
-    for p in pairs:
-        if not (isinstance(p, (tuple, list)) and len(p) == 2):
-            raise TypeError(
-                "function: updates must be a dict or a list of (shared, new_value) "
-                f"pairs, got an element {p!r}"
-            )
-    return [(p[0], p[1]) for p in pairs]
-
-
-def _check_update_targets(ups: OrderedUpdates) -> None:
-    """Two updates of one value (through clones sharing a container) clash."""
-    seen: dict[Any, SharedVariable] = {}
-    for var in ups:
-        other = seen.setdefault(var.container, var)
-        if other is not var:
-            raise UpdateError(
-                f"two updates of the same shared value: {other} and {var} share a "
-                "container (one is a clone of the other); keep one update"
-            )
-
-
-def _input_update(inp: In) -> Variable:
-    """``inp.update`` as a variable of the input's type."""
-    from symarray.tensor.basic import as_tensor_variable
-
-    var = inp.variable
-    up = inp.update
-    if not isinstance(up, Variable):
-        up = as_tensor_variable(up, dtype=getattr(var.type, "dtype", None))
-    if up.type != var.type and not var.type.is_super(up.type):
-        raise TypeError(
-            f"In({var}, update=...): the update has type {up.type}, expected "
-            f"{var.type}; cast or reshape it"
-        )
-    if not inp.has_default:
-        raise TypeError(f"In({var}, update=...) needs a starting value (value=...)")
-    return up
-
-
-def _givens_pairs(givens: Any) -> list[tuple[Variable, Variable]]:
-    from symarray.tensor.basic import as_tensor_variable
-    from symarray.tensor.elemwise import cast
-
-    if not givens:
-        return []
-    items = givens.items() if isinstance(givens, Mapping) else givens
-    pairs = []
-    for old, new in items:
-        if not isinstance(old, Variable):
-            raise TypeError(f"givens: keys must be symbolic variables, got {old!r}")
-        if not isinstance(new, Variable):
-            new = as_tensor_variable(new)
-            if getattr(new, "dtype", None) != getattr(old.type, "dtype", None):
-                new = cast(new, old.type.dtype)  # type: ignore
-        if new.type != old.type and not old.type.is_super(new.type):
-            raise TypeError(
-                f"givens: {old} has type {old.type} but its replacement {new} has type "
-                f"{new.type}; cast or reshape the replacement"
-            )
-        pairs.append((old, new))
-    return pairs
-
-
-def _add_default_updates(ups: OrderedUpdates, outputs: list[Variable],
-                         no_default_updates: Any) -> None:
-    """Add ``shared.default_update`` of every shared variable the graph reads."""
-    if no_default_updates is True:
-        return
-    skip = set(no_default_updates or ())
-    while True:
-        added = False
-        for var in ancestors(outputs + list(ups.values())):
-            if (isinstance(var, SharedVariable) and var.default_update is not None
-                    and var not in ups and var not in skip):
-                ups[var] = var.default_update
-                added = True
-        if not added:
-            return
-
-
-def _refuse_inplace(fgraph: FunctionGraph) -> None:
-    for node in fgraph.apply_nodes:
-        if node.op.destroy_map:
-            raise TypeError(
-                f"function: the graph contains {node}, which overwrites its input; "
-                "pass accept_inplace=True if that is intended (in-place rewrites "
-                "are added by the optimizer otherwise)"
-            )
-
-
 def _copy_value(value: Any) -> Any:
     copy_method = getattr(value, "copy", None)
     return copy_method() if copy_method is not None else _copy.deepcopy(value)
@@ -519,8 +405,21 @@ class Function:
         """The VM's ``fast_call`` when a plain positional call needs nothing
         else from this class (no shared values, updates, defaults to fill or
         outputs to copy), else None.  ``fast_call(args, check)`` returns
-        ``NotImplemented`` for arguments it does not take as they are."""
+        ``NotImplemented`` for arguments it does not take as they are.
+
+        Also sets what the general fast path needs (from ``self.vm``, so a
+        subclass that swaps the VM calls this again): ``_vm_fast_call``, the
+        VM's ``fast_call`` for a call that gives every input positionally
+        (the shared values are appended; :meth:`_finish` does the rest),
+        ``_fast_flags``, its checks, and ``_guarded``, the outputs that may
+        alias an argument.
+        """
         maker = self.maker
+        self._guarded = _guarded_outputs(self.vm, maker.n_outputs)
+        self._vm_fast_call = (getattr(self.vm, "fast_call", None)
+                              if self._all_positional else None)
+        self._fast_flags = FAST_CHECK | FAST_GUARDED | (
+            FAST_SEPARATE if maker.destroyed_inputs else 0)
         if (maker.shared or maker.n_updates or maker.input_update_index
                 or maker.copy_outputs or not self._all_positional
                 or maker.output_keys not in ("single", "list")):
@@ -627,6 +526,18 @@ class Function:
             result = fast(args, not self.trust_input)
             if result is not NotImplemented:
                 return result
+        vm_fast = self._vm_fast_call
+        if vm_fast is not None and not kwargs:
+            # every input given positionally: the VM checks the arguments and
+            # the shared values in C (exact ndarrays of the right dtype, rank
+            # and static lengths, no overlap where the graph overwrites one)
+            # and declines anything that needs converting or separating
+            shared = self._shared
+            vm_args = (args + tuple([s.container.value for s in shared])
+                       if shared else args)
+            results = vm_fast(vm_args, 0 if self.trust_input else self._fast_flags)
+            if results is not NotImplemented:
+                return self._finish(results, args, output_subset)
         maker = self.maker
         if (self.trust_input and not kwargs and self._all_positional
                 and len(args) == len(maker.inputs)):
@@ -636,12 +547,18 @@ class Function:
         input_values = values + [s.container.value for s in self._shared]
         if maker.destroyed_inputs and not self.trust_input:
             separate_destroyed(input_values, maker.destroyed_inputs)
-        results = self.vm(input_values)
+        return self._finish(self.vm(input_values), values, output_subset)
+
+    def _finish(self, results: list[Any], values: Sequence[Any],
+                output_subset: Sequence[int] | None) -> Any:
+        """Copy and guard the VM's ``results`` (``values``: the explicit
+        inputs' values), write the updates, and shape the outputs."""
+        maker = self.maker
         n_out, n_up = maker.n_outputs, maker.n_updates
         outputs = results[:n_out]
         for k in maker.copy_outputs:
             outputs[k] = _copy_value(outputs[k])
-        if not self.trust_input:
+        if self._guarded and not self.trust_input:
             self._protect(outputs, values)
         for j in maker.copy_updates:
             results[n_out + j] = _copy_value(results[n_out + j])
@@ -659,14 +576,16 @@ class Function:
             return dict(zip(maker.output_keys, outputs, strict=False))
         return outputs
 
-    def _protect(self, outputs: list[Any], inputs: list[Any]) -> None:
+    def _protect(self, outputs: list[Any], inputs: Sequence[Any]) -> None:
         """Copy outputs that share memory with an argument although no op
-        declared a view (a guard against ops with a wrong ``view_map``)."""
+        declared a view (a guard against ops with a wrong ``view_map``); only
+        the ``_guarded`` outputs can."""
         arrays = [v for v in inputs if isinstance(v, np.ndarray)]
         if not arrays:
             return
         borrow = self.maker.out_borrow
-        for k, out in enumerate(outputs):
+        for k in self._guarded:
+            out = outputs[k]
             if borrow[k] or not isinstance(out, np.ndarray):
                 continue
             if any(np.may_share_memory(out, a) for a in arrays):
@@ -768,6 +687,41 @@ class Function:
 
 
 _MISSING = object()
+
+#: thunk backends that write their outputs into memory the VM owns (unless
+#: the op declares a view or destroy map)
+_FRESH_BACKENDS = frozenset({"c", "codegen"})
+
+
+def _guarded_outputs(vm: Any, n_out: int) -> tuple[int, ...]:
+    """Which of the first ``n_out`` outputs of ``vm``'s program may share
+    memory with an argument: those whose view/destroy chain reaches a graph
+    input or a constant, or passes a node without a C thunk (``perform``
+    may return its input although the op declares no view).  All of them
+    when ``vm`` has no Program."""
+    program = getattr(vm, "program", None)
+    outputs = getattr(program, "outputs", None) or []
+    if program is None or len(outputs) < n_out:
+        return tuple(range(n_out))
+    thunk_of = dict(zip(program.nodes, program.thunks, strict=True))
+    guarded = []
+    for k, out in enumerate(outputs[:n_out]):
+        stack, seen = [out], set()
+        while stack:  # no recursion: in-place chains can be very long
+            var = stack.pop()
+            node = var.owner
+            backend = getattr(thunk_of.get(node), "backend", None)
+            if node is None or backend not in _FRESH_BACKENDS:
+                guarded.append(k)
+                break
+            j = node.outputs.index(var)
+            sources = list((node.op.view_map or {}).get(j, ()))
+            sources += (node.op.destroy_map or {}).get(j, ())
+            for i in sources:
+                if node.inputs[i] not in seen:
+                    seen.add(node.inputs[i])
+                    stack.append(node.inputs[i])
+    return tuple(guarded)
 
 
 def _profiled_copy(maker: FunctionMaker, trust_input: bool, profile: Any, vm: Any,

@@ -142,14 +142,14 @@ class CallTimedCyVM(CyProfiledVM):
         finally:
             self.call_ns += time.perf_counter_ns() - start
 
-    def fast_call(self, args: tuple[Any, ...], check: bool) -> Any:
+    def fast_call(self, args: tuple[Any, ...], check: int) -> Any:
         start = time.perf_counter_ns()
         try:
             return CyProfiledVM.fast_call(self, args, check)
         finally:
             self.call_ns += time.perf_counter_ns() - start
 
-    def fast_call1(self, args: tuple[Any, ...], check: bool) -> Any:
+    def fast_call1(self, args: tuple[Any, ...], check: int) -> Any:
         start = time.perf_counter_ns()
         try:
             return CyProfiledVM.fast_call1(self, args, check)

@@ -85,6 +85,11 @@ class TensorType(Type):
         self.shape: tuple[int | None, ...] = tuple(static)
         self.name = name
         self._hash = hash((TensorType, self.dtype, self.shape))
+        #: filter's fast test: the dtype object arrays of this type usually
+        #: have, and the dimensions with a static length
+        self._np_dtype = np.dtype(self.dtype)
+        self._static_dims = tuple((i, s) for i, s in enumerate(self.shape)
+                                  if s is not None)
 
     # -- properties ----------------------------------------------------
     @property
@@ -165,7 +170,8 @@ class TensorType(Type):
         >>> TensorType("float32", shape=(None,)).filter([0.5, 1.5]).dtype
         dtype('float32')
         """
-        if isinstance(data, np.ndarray) and data.dtype.name == self.dtype:
+        if isinstance(data, np.ndarray) and (
+                data.dtype is self._np_dtype or data.dtype.name == self.dtype):
             arr = data
         elif strict:
             got = getattr(data, "dtype", type(data).__name__)
@@ -175,13 +181,13 @@ class TensorType(Type):
             )
         else:
             arr = self._convert(data, allow_downcast)
-        if arr.ndim != self.ndim:
+        if arr.ndim != len(self.shape):
             raise RankError(
                 f"expected a {self.ndim}-d array of {self.dtype} ({self}), got a "
                 f"{arr.ndim}-d array of shape {arr.shape}"
             )
-        for i, (s, n) in enumerate(zip(self.shape, arr.shape, strict=True)):
-            if s is not None and s != n:
+        for i, s in self._static_dims:
+            if s != arr.shape[i]:
                 raise ShapeMismatchError(
                     f"expected length {s} in dimension {i} ({self}), got shape "
                     f"{arr.shape}"

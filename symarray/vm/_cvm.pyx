@@ -18,9 +18,11 @@ Design (see ``_cvm.pxd`` for every field):
   it waits); a re-entrant call from the same thread is refused.  When a
   thunk fails, the exception gets the note of
   :func:`symarray.vm.pyvm.describe_failure` and is re-raised.
-* ``fast_call`` is the path ``Function.__call__`` takes for plain positional
-  calls: it checks exact ndarray arguments in C (or trusts them) and runs
-  the program without building intermediate Python lists.
+* ``fast_call`` is the path ``Function.__call__`` takes for positional
+  calls: it checks exact ndarray arguments (the explicit inputs, then the
+  shared values) in C, or trusts them, and runs the program without building
+  intermediate Python lists.  Its ``check`` flags (``FAST_*``) say what to
+  check; what it declines, Function converts and separates in Python.
 """
 
 cimport numpy as cnp
@@ -49,6 +51,22 @@ OPCODES = {"HALT": OP_HALT, "CALL": OP_CALL, "FREE": OP_FREE, "JUMP": OP_JUMP,
 
 #: NumPy's limit on the number of dimensions, as compiled in
 MAXDIMS = cnp.NPY_MAXDIMS
+
+# ``fast_call`` check flags (``True`` is FAST_CHECK alone)
+cdef enum:
+    C_FAST_CHECK = 1
+    C_FAST_GUARDED = 2
+    C_FAST_SEPARATE = 4
+
+#: check each argument: an exact ndarray of its input's dtype, rank and
+#: static lengths (else decline); without FAST_GUARDED, also decline when an
+#: output might alias an argument (``outputs_fresh`` false)
+FAST_CHECK = C_FAST_CHECK
+#: the caller guards the outputs against aliasing arguments itself
+FAST_GUARDED = C_FAST_GUARDED
+#: decline when the memory of two array arguments may overlap (the graph
+#: overwrites an input, which must then be copied first)
+FAST_SEPARATE = C_FAST_SEPARATE
 
 
 # -- storage -----------------------------------------------------------------
@@ -286,6 +304,73 @@ def _check_code(code, free_lists, Py_ssize_t n_thunks, Py_ssize_t n_cells):
                                  "exist")
 
 
+cdef inline void _array_span(cnp.ndarray a, char** lo, char** hi) noexcept:
+    """The byte range ``[lo, hi)`` that the non-empty array ``a`` may touch."""
+    cdef int d
+    cdef cnp.npy_intp step
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(a)
+    lo[0] = <char*>cnp.PyArray_DATA(a)
+    hi[0] = lo[0] + cnp.PyArray_ITEMSIZE(a)
+    for d in range(cnp.PyArray_NDIM(a)):
+        step = (dims[d] - 1) * strides[d]
+        if step < 0:
+            lo[0] += step
+        else:
+            hi[0] += step
+
+
+cdef bint _args_overlap(tuple args) noexcept:
+    """Whether two non-empty arrays of ``args`` (exact ndarrays, checked by
+    the caller) may share memory (the test of ``np.may_share_memory``)."""
+    cdef Py_ssize_t i, j, n = PyTuple_GET_SIZE(args)
+    cdef char* alo
+    cdef char* ahi
+    cdef char* blo
+    cdef char* bhi
+    for i in range(n):
+        a = <cnp.ndarray>PyTuple_GET_ITEM(args, i)
+        if cnp.PyArray_SIZE(a) == 0:
+            continue
+        _array_span(a, &alo, &ahi)
+        for j in range(i + 1, n):
+            b = <cnp.ndarray>PyTuple_GET_ITEM(args, j)
+            if cnp.PyArray_SIZE(b) == 0:
+                continue
+            _array_span(b, &blo, &bhi)
+            if alo < bhi and blo < ahi:
+                return True
+    return False
+
+
+cdef bint _fast_accepts(CyVM vm, tuple args, int check) noexcept:
+    """``fast_call``'s test of ``args`` under the ``FAST_*`` flags ``check``."""
+    cdef Py_ssize_t i, d
+    cdef int32_t want
+    cdef cnp.npy_intp* dims
+    if PyTuple_GET_SIZE(args) != vm.n_inputs:
+        return False
+    if not check:
+        return True
+    if not (check & C_FAST_GUARDED) and not vm.outputs_fresh:
+        return False
+    for i in range(vm.n_inputs):
+        value = <object>PyTuple_GET_ITEM(args, i)
+        if not cnp.PyArray_CheckExact(value):
+            return False
+        if (cnp.PyArray_TYPE(<cnp.ndarray>value) != vm.input_typenum[i]
+                or cnp.PyArray_NDIM(<cnp.ndarray>value) != vm.input_ndim[i]):
+            return False
+        dims = cnp.PyArray_DIMS(<cnp.ndarray>value)
+        for d in range(vm.input_ndim[i]):
+            want = vm.input_shape[i * cnp.NPY_MAXDIMS + d]
+            if want >= 0 and dims[d] != want:
+                return False
+    if check & C_FAST_SEPARATE and _args_overlap(args):
+        return False
+    return True
+
+
 cdef class CyVM:
     """Runs a Program's bytecode in Cython (linkers ``cvm`` and ``c|py``).
 
@@ -514,13 +599,15 @@ cdef class CyVM:
             self._release()
         return results
 
-    def fast_call(self, tuple args, bint check):
+    def fast_call(self, tuple args, int check):
         """Run on ``args`` (the graph inputs, in order) and return the list of
-        outputs, or ``NotImplemented`` when ``check`` is true and an argument
-        is not an exact ndarray of its input's dtype, rank and static shape
-        (or an output might alias an argument): the caller then converts
-        the arguments and calls the VM itself."""
-        if not self._accepts(args, check):
+        outputs, or ``NotImplemented`` when ``check`` (``FAST_*`` flags;
+        ``True`` is ``FAST_CHECK``) has it check the arguments and one is
+        not an exact ndarray of its input's dtype, rank and static shape
+        (or an output might alias an argument, or, with ``FAST_SEPARATE``,
+        two arguments may share memory): the caller then converts the
+        arguments and calls the VM itself."""
+        if not _fast_accepts(self, args, check):
             return NotImplemented
         self._acquire()
         try:
@@ -532,10 +619,10 @@ cdef class CyVM:
             self._release()
         return results
 
-    def fast_call1(self, tuple args, bint check):
+    def fast_call1(self, tuple args, int check):
         """:meth:`fast_call` returning the first output alone."""
         cdef CCell* cells = self.storage.cells
-        if self.n_outputs < 1 or not self._accepts(args, check):
+        if self.n_outputs < 1 or not _fast_accepts(self, args, check):
             return NotImplemented
         self._acquire()
         try:
@@ -548,28 +635,7 @@ cdef class CyVM:
         return result
 
     cdef bint _accepts(self, tuple args, bint check) noexcept:
-        cdef Py_ssize_t i, d
-        cdef int32_t want
-        cdef cnp.npy_intp* dims
-        if PyTuple_GET_SIZE(args) != self.n_inputs:
-            return False
-        if not check:
-            return True
-        if not self.outputs_fresh:
-            return False
-        for i in range(self.n_inputs):
-            value = <object>PyTuple_GET_ITEM(args, i)
-            if not cnp.PyArray_CheckExact(value):
-                return False
-            if (cnp.PyArray_TYPE(<cnp.ndarray>value) != self.input_typenum[i]
-                    or cnp.PyArray_NDIM(<cnp.ndarray>value) != self.input_ndim[i]):
-                return False
-            dims = cnp.PyArray_DIMS(<cnp.ndarray>value)
-            for d in range(self.input_ndim[i]):
-                want = self.input_shape[i * cnp.NPY_MAXDIMS + d]
-                if want >= 0 and dims[d] != want:
-                    return False
-        return True
+        return _fast_accepts(self, args, C_FAST_CHECK if check else 0)
 
     def run(self):
         """Run the program on the values already in the input cells, leaving

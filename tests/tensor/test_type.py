@@ -159,6 +159,16 @@ def test_filter_returns_exact_arrays_unchanged() -> None:
     assert F32V.filter(data, strict=True) is data
 
 
+def test_filter_takes_arrays_of_the_dtype_in_any_spelling_unchanged() -> None:
+    # the fast test compares dtype objects; equal names still pass as they are
+    swapped = np.ones(3, ">f4")
+    assert F32V.filter(swapped) is swapped
+    longlong = np.ones(2, np.longlong)
+    assert TensorType("int64", shape=(None,)).filter(longlong) is longlong
+    sub = np.ones(3, "float32").view(np.ma.MaskedArray)
+    assert F32V.filter(sub) is sub
+
+
 @pytest.mark.parametrize(("ttype", "data", "message"), [
     (F32V, np.ones(2), r"expected an array of dtype float32 \(Tensor\{float32, "
      r"\(\?,\)\}\), got float64; that could lose precision: cast it yourself, or pass "
