@@ -78,6 +78,7 @@ from symarray.vm._cvm cimport (
 from symarray.vm._loop_profile cimport CyLoopProfile
 from symarray.vm._loop_rows cimport (
     MAXD,
+    PyArrayObject_fields,
     alloc_zeroed,
     cell_truth,
     copy_contig,
@@ -704,7 +705,23 @@ cdef class CyLoopThunk(CyThunk):
             if c.obj != self.out_view[j]:
                 cell_set(c, <object>self.out_view[j])
             rebind(c, self._target(j, t))
+        self._refresh_cells()
         return 0
+
+    cdef void _refresh_cells(self) noexcept:
+        """Re-read every inner cell's cached data pointer from its array.
+
+        ``rebind`` moves a view in place, so any other cell holding the same
+        view object (the output of a node that passes its input through, such
+        as ``SumToShape`` or ``IfElse``, kept from the last step because the
+        thunk skips ``cell_set`` for an unchanged object) would otherwise keep
+        the last step's row in its cache and its readers would read that row.
+        """
+        cdef CCell* cells = self.inner.cells
+        cdef Py_ssize_t k
+        for k in range(self.inner.n):
+            if cells[k].typenum >= 0:
+                cells[k].data = (<PyArrayObject_fields*>cells[k].obj).data
 
     cdef int _collect(self, Py_ssize_t t, Py_ssize_t n_steps) except -1:
         """Move step ``t``'s inner outputs into their rows (those the kernels

@@ -160,6 +160,27 @@ def _go_backwards():
     return [x], r, None, [np.arange(6.0)]
 
 
+def _pass_through_of_a_row():
+    # SumToShape passes the row through as the same view object; the loop
+    # moves that view each step, so the pass-through's cell must follow it
+    from symarray.tensor.elemwise_grad import SumToShape
+
+    m = T.dmatrix("m")
+    r, _ = theano.scan(lambda row, prev: SumToShape([0])(row, prev) * prev,
+                       sequences=[dict(input=m, taps=[-1, 0])])
+    return [m], r, None, [np.arange(1.0, 13.0).reshape(6, 2)]
+
+
+def _ifelse_of_a_row():
+    from symarray.ifelse import ifelse
+
+    m = T.dmatrix("m")
+    c = T.lscalar("c")
+    r, _ = theano.scan(lambda a, b, c_: ifelse(c_, a, b) * 2.0 + a,
+                       sequences=[dict(input=m, taps=[0, 1])], non_sequences=[c])
+    return [m, c], r, None, [np.arange(10.0).reshape(5, 2), np.int64(1)]
+
+
 CASES = {
     "carry_float64": lambda: _carry("float64"),
     "carry_float32": lambda: _carry("float32"),
@@ -178,6 +199,8 @@ CASES = {
     "strided_2d_outputs": _strided_2d_outputs,
     "nested": _nested,
     "go_backwards": _go_backwards,
+    "pass_through_of_a_row": _pass_through_of_a_row,
+    "ifelse_of_a_row": _ifelse_of_a_row,
 }
 
 
