@@ -19,6 +19,7 @@ import os
 import pathlib
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 
 ROOT = pathlib.Path(__file__).resolve().parent
 
@@ -112,4 +113,20 @@ def _extensions() -> list[Extension]:
     return extensions
 
 
-setup(ext_modules=_extensions())
+class build_ext(_build_ext):
+    """Builds the extensions; when it builds them in place (an editable
+    install, or ``build_ext --inplace``), also byte-compiles the package, as
+    pip does for a wheel: a fresh process then imports symarray's ~170
+    modules from ``__pycache__`` instead of compiling their source (about
+    80 ms, paid again in every process where ``PYTHONDONTWRITEBYTECODE`` is
+    set)."""
+
+    def run(self) -> None:
+        super().run()
+        if self.inplace:
+            import compileall
+
+            compileall.compile_dir(str(ROOT / "symarray"), quiet=1)
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": build_ext})

@@ -136,3 +136,21 @@ def test_loggers_are_named_after_their_module() -> None:
         "loggers must be logging.getLogger(__name__) so they are named "
         "symarray.<module>; found: " + "; ".join(bad)
     )
+
+
+def test_build_ext_in_place_byte_compiles_the_package(tmp_path: pathlib.Path) -> None:
+    # an editable install builds in place; setup.py's build_ext then writes
+    # __pycache__ so a fresh process does not compile ~170 modules' source
+    # (PYTHONDONTWRITEBYTECODE=1 stops the interpreter from writing them).
+    # Checked on one module whose .pyc is removed first; no extension is
+    # rebuilt (SYMARRAY_BUILD_ONLY names none).
+    import importlib.util
+
+    source = ROOT / "symarray" / "errors.py"
+    cached = pathlib.Path(importlib.util.cache_from_source(str(source)))
+    cached.unlink(missing_ok=True)
+    env = dict(os.environ, SYMARRAY_BUILD_ONLY="none", PYTHONDONTWRITEBYTECODE="1")
+    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace",
+                    "--build-temp", str(tmp_path)], cwd=ROOT, env=env, check=True,
+                   capture_output=True)
+    assert cached.exists()
