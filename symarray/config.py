@@ -37,6 +37,7 @@ import os
 import re
 import sys
 import types
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
@@ -419,6 +420,22 @@ def _is_device(text: str) -> bool:
     return re.fullmatch(r"cpu|gpu|cuda\d*", text) is not None
 
 
+class _DeviceParam(StrParam):
+    """``device``: Theano's values are accepted (old flag strings keep
+    working), and a GPU value warns that computations stay on the CPU: the
+    CuPy backend (``symarray/kernels_gpu``) is not built yet."""
+
+    def convert(self, value: object) -> str:
+        text = super().convert(value)
+        if text != "cpu":
+            warnings.warn(
+                f"device={text!r}: symarray has no GPU backend yet; computations "
+                "run on the CPU (set device=cpu to silence this)",
+                UserWarning, stacklevel=4,
+            )
+        return text
+
+
 LINKERS = ("py", "c|py", "c|py_nogc", "vm", "vm_nogc", "cvm", "cvm_nogc")
 
 floatX: str  # noqa: N816 - Theano's name
@@ -505,10 +522,11 @@ _add(
 device: str
 _add(
     "device",
-    StrParam(
+    _DeviceParam(
         "cpu", validator=_is_device, allowed="cpu, gpu, cuda or cudaN (N a number)"
     ),
-    "where computations run by default; `cuda`/`gpu` needs CuPy",
+    "where computations run by default; only `cpu` exists so far (`gpu`/`cuda` "
+    "values are accepted for Theano's flag strings and warn that the CPU runs)",
     affects_graph=True,
 )
 profile: bool

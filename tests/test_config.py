@@ -170,8 +170,22 @@ def test_flag_descriptors() -> None:
     ],
 )
 def test_set_valid_value(name: str, value: object, expected: object) -> None:
-    setattr(config, name, value)
+    if name == "device":  # accepted, but there is no GPU backend yet
+        with pytest.warns(UserWarning, match="no GPU backend yet; computations run "
+                          "on the CPU"):
+            setattr(config, name, value)
+    else:
+        setattr(config, name, value)
     assert getattr(config, name) == expected
+
+
+def test_device_cpu_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        config.device = "cpu"
+    assert config.device == "cpu"
 
 
 @pytest.mark.parametrize(
