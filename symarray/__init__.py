@@ -44,6 +44,9 @@ __all__ = [
 
 #: loaded on first use (keeps ``import symarray`` fast): Theano's scan_module
 _SCAN_NAMES = ("scan", "scan_module", "map", "reduce", "foldl", "foldr")
+#: subpackages loaded on first attribute access: the profiler and the VM (the VM
+#: loads with the first compiled function)
+_LAZY_MODULES = ("profiling", "vm")
 
 
 def __getattr__(name: str) -> object:
@@ -55,4 +58,8 @@ def __getattr__(name: str) -> object:
         import symarray.printing as printing
 
         return printing if name == "printing" else printing.pp
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"symarray.{name}")
     raise AttributeError(f"module 'symarray' has no attribute {name!r}")

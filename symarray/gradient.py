@@ -28,7 +28,6 @@ at run time.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -45,8 +44,6 @@ __all__ = [
     "DisconnectedInputError", "GradientError", "DisconnectedType", "NullType",
     "ROP_FALLBACK_OPS",
 ]
-
-_log = logging.getLogger(__name__)
 
 #: what the functions here take and return: a symbolic (tensor) variable.
 #: ``Any`` because ``TensorVariable`` lives above this module and the base

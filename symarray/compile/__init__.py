@@ -3,7 +3,6 @@
 from symarray.compile.function import Function, FunctionMaker, _eval, function
 from symarray.compile.io import In, Out
 from symarray.compile.mode import Mode, get_default_mode, get_mode, register_mode
-from symarray.compile.profiling import ProfileStats  # theano.compile.ProfileStats
 from symarray.compile.sharedvalue import (
     SharedVariable,
     TensorSharedVariable,
@@ -20,10 +19,24 @@ __all__ = ["Function", "FunctionMaker", "function", "In", "Out", "Mode",
            "DebugMode"]
 
 
+#: submodules loaded on first attribute access (keeps ``import symarray`` fast)
+_LAZY_MODULES = ("profiling", "debugmode", "linkers", "rewrite", "graph_cache")
+
+
 def __getattr__(name: str) -> object:
-    """``symarray.compile.DebugMode`` (Theano's name), loaded on first use."""
+    """Names loaded on first use: ``symarray.compile.DebugMode`` and
+    ``ProfileStats`` (Theano's ``theano.compile`` names) and the submodules
+    in ``_LAZY_MODULES`` (``symarray.compile.profiling``...)."""
     if name == "DebugMode":
         from symarray.compile.debugmode import DebugMode
 
         return DebugMode
+    if name == "ProfileStats":  # the profiler loads only when asked for
+        from symarray.profiling.stats import ProfileStats
+
+        return ProfileStats
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,7 +12,6 @@ updates to the shared variables after all outputs are computed.
 from __future__ import annotations
 
 import copy as _copy
-import logging
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -46,12 +45,8 @@ from symarray.graph.destroyhandler import DestroyHandler
 from symarray.graph.fg import FunctionGraph, Supervisor
 from symarray.graph.traversal import ancestors, clone_replace, gc_paused
 from symarray.updates import OrderedUpdates
-from symarray.vm._cvm import FAST_CHECK, FAST_GUARDED, FAST_SEPARATE
 
 __all__ = ["function", "Function", "FunctionMaker", "REWRITE_PIPELINES"]
-
-_log = logging.getLogger(__name__)
-
 
 
 def function(
@@ -414,6 +409,9 @@ class Function:
         ``_fast_flags``, its checks, and ``_guarded``, the outputs that may
         alias an argument.
         """
+        # the VM package loads with the first compiled function, not at import
+        from symarray.vm._cvm import FAST_CHECK, FAST_GUARDED, FAST_SEPARATE
+
         maker = self.maker
         self._guarded = _guarded_outputs(self.vm, maker.n_outputs)
         self._vm_fast_call = (getattr(self.vm, "fast_call", None)

@@ -44,7 +44,6 @@ first that returns one wins, and the op's ``perform`` is the fallback.
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -89,6 +88,8 @@ def register_linker(*names: str) -> Callable[[LinkerFactory], LinkerFactory]:
 def check_linker(name: str) -> str:
     """``name`` if it is a known linker, else a ConfigError listing them."""
     if name not in LINKERS:
+        import difflib  # only on the error path
+
         close = difflib.get_close_matches(name, LINKERS, n=3)
         raise ConfigError(
             f"unknown linker {name!r}"

@@ -8,7 +8,6 @@ plus tags to include, exclude or require).  Theano's names work:
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
 from symarray import config
@@ -59,6 +58,8 @@ class Mode:
             optimizer = config.optimizer
         if optimizer not in OPTIMIZERS and optimizer not in REWRITE_PIPELINES:
             known = _known_optimizers()
+            import difflib  # only on the error path
+
             close = difflib.get_close_matches(str(optimizer), known)
             raise ConfigError(
                 f"unknown optimizer {optimizer!r}"
@@ -147,6 +148,8 @@ def get_mode(mode: Any) -> Mode:
     if isinstance(mode, str):
         factory = PREDEFINED_MODES.get(mode)
         if factory is None:
+            import difflib  # only on the error path
+
             close = difflib.get_close_matches(mode, PREDEFINED_MODES)
             raise ConfigError(
                 f"unknown mode {mode!r}"
