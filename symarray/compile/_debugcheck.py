@@ -37,7 +37,7 @@ from symarray.graph.basic import Apply, Constant, Variable
 
 __all__ = ["THUNK_TOLERANCES", "REWRITE_TOLERANCES", "copy_value", "compare_values",
            "shares_memory", "undeclared_aliases", "undeclared_writes",
-           "first_nonfinite", "run_perform", "ReferenceEvaluator"]
+           "first_nonfinite", "run_perform", "ReferenceEvaluator", "node_precision"]
 
 #: (rtol, atol) per dtype for a kernel against ``perform`` (the same op)
 THUNK_TOLERANCES: dict[str, tuple[float, float]] = {
@@ -76,15 +76,41 @@ def copy_value(value: Any) -> Any:
         return value
 
 
-def _tolerance(dtype: np.dtype, table: Mapping[str, tuple[float, float]]
-               ) -> tuple[float, float]:
+def _tolerance(dtype: np.dtype, table: Mapping[str, tuple[float, float]],
+               precision: str | None = None) -> tuple[float, float]:
     name = _REAL_OF.get(dtype.name, dtype.name)
-    return table.get(name, table["float64"])
+    rtol, atol = table.get(name, table["float64"])
+    if precision is not None and precision in table:
+        p_rtol, p_atol = table[precision]
+        rtol, atol = max(rtol, p_rtol), max(atol, p_atol)
+    return rtol, atol
+
+
+def node_precision(node: Apply) -> str | None:
+    """The least precise float dtype among ``node``'s inputs and outputs
+    (complex counted as its real part), or None when there is none.
+
+    A float64 output computed from float32 inputs (``switch(x > 0, exp(x),
+    i * 2)`` with ``x`` float32 and ``i`` int32) carries float32 rounding:
+    a kernel and ``perform`` may evaluate ``exp`` with different float32
+    routines, so they are compared with float32's tolerance.
+    """
+    best: str | None = None
+    for var in (*node.inputs, *node.outputs):
+        dtype = getattr(var.type, "dtype", None)
+        if not isinstance(dtype, str):
+            continue
+        name = _REAL_OF.get(dtype, dtype)
+        if name in THUNK_TOLERANCES and (
+                best is None or THUNK_TOLERANCES[name][0] > THUNK_TOLERANCES[best][0]):
+            best = name
+    return best
 
 
 def compare_values(expected: Any, got: Any,
                    tolerances: Mapping[str, tuple[float, float]] = THUNK_TOLERANCES,
-                   ignore_nonfinite_expected: bool = False) -> str | None:
+                   ignore_nonfinite_expected: bool = False,
+                   precision: str | None = None) -> str | None:
     """None when ``got`` matches ``expected``, else what differs, in words.
 
     Arrays must have the same dtype and shape; integer, bool and other
@@ -94,7 +120,9 @@ def compare_values(expected: Any, got: Any,
     where ``expected`` is NaN or infinite (a stabilising rewrite may turn an
     overflow into a finite value).  The text gives the number of differing
     elements, the first differing index with both values, and the largest
-    absolute and relative difference.
+    absolute and relative difference.  ``precision`` (a float dtype name,
+    see :func:`node_precision`) loosens the tolerance to that dtype's when
+    it is coarser than the values' own.
     """
     if not (_is_array(expected) and _is_array(got)):
         if _is_array(expected) != _is_array(got) and not (
@@ -122,8 +150,10 @@ def compare_values(expected: Any, got: Any,
         return None
     tol = ""
     if e.dtype.kind in "fc":
-        rtol, atol = _tolerance(e.dtype, tolerances)
-        tol = f" (rtol={rtol:g}, atol={atol:g} for {e.dtype})"
+        rtol, atol = _tolerance(e.dtype, tolerances, precision)
+        made = f"{e.dtype}" if precision in (None, e.dtype.name) else (
+            f"{e.dtype} computed from {precision}")
+        tol = f" (rtol={rtol:g}, atol={atol:g} for {made})"
         e_fin, g_fin = np.isfinite(e), np.isfinite(g)
         both = e_fin & g_fin
         with np.errstate(all="ignore"):

@@ -67,6 +67,7 @@ from symarray.compile._debugcheck import (
     compare_values,
     copy_value,
     first_nonfinite,
+    node_precision,
     run_perform,
     undeclared_aliases,
     undeclared_writes,
@@ -428,9 +429,11 @@ class DebugVM:
 
     def _compare(self, node: Apply, snapshots: Sequence[Any], outputs: Sequence[Any],
                  reference: Sequence[Any], backend: str) -> None:
-        """Kernel outputs against perform's (BadThunkOutput)."""
+        """Kernel outputs against perform's (BadThunkOutput), with the
+        tolerance of the least precise float dtype the node reads or makes."""
+        precision = node_precision(node)
         for j, (got, want) in enumerate(zip(outputs, reference, strict=True)):
-            diff = compare_values(want, got, THUNK_TOLERANCES)
+            diff = compare_values(want, got, THUNK_TOLERANCES, precision=precision)
             if diff is not None:
                 head = (f"output {j} of {node} differs between "
                         f"{_who(backend)} (backend {backend!r}, which FAST_RUN uses) "

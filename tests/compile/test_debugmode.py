@@ -24,6 +24,7 @@ from symarray.compile._debugcheck import (
     ReferenceEvaluator,
     compare_values,
     copy_value,
+    node_precision,
     undeclared_aliases,
     undeclared_writes,
 )
@@ -440,6 +441,27 @@ def test_compare_values_may_ignore_nonfinite_expected() -> None:
     assert compare_values(expected, got) is not None
     assert compare_values(expected, got, ignore_nonfinite_expected=True) is None
     assert compare_values(got, expected, ignore_nonfinite_expected=True) is not None
+
+
+def test_float64_made_from_float32_gets_float32_tolerance() -> None:
+    # switch(x > 0, exp(x), i * 2) is float64 but exp runs in float32: the
+    # C kernel and NumPy's exp may differ by a few float32 ulps
+    x, i = T.fvector("x"), T.ivector("i")
+    out = T.switch(x > 0, T.exp(x), i * 2)
+    assert out.dtype == "float64"
+    assert node_precision(out.owner) == "float32"
+    assert node_precision((T.dvector("y") * 2).owner) == "float64"
+    assert node_precision(T.ivector("j").sum().owner) is None
+    want = np.array([6.119051456451416])
+    got = np.array([6.119052886962891])  # 3 float32 ulps away
+    assert compare_values(want, got) is not None
+    assert compare_values(want, got, precision="float32") is None
+    rng = np.random.default_rng(4)
+    xv = rng.uniform(-3, 3, 3000).astype("f4")
+    iv = rng.integers(-50, 50, 3000).astype("int32")
+    f = theano.function([x, i], out, mode=DebugMode(check_isfinite=False))
+    np.testing.assert_allclose(f(xv, iv), np.where(xv > 0, np.exp(xv), iv * 2),
+                               rtol=1e-6)
 
 
 def test_copies_keep_layout_and_aliases_are_found() -> None:
