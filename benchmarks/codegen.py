@@ -12,6 +12,8 @@ float64 and float32, measured side by side in one run:
 * ``mixed``: ``exp(x) * i + (x > 0)`` with ``x`` float32 and ``i`` int32
   (a float64 result): a program of several dtypes, which the interpreter
   declines (its node runs ``perform``);
+* ``multi``: ``z = x + y; exp(z), z * 2`` read separately (float64): one
+  fused node with two outputs;
 * ``run``: ms per call (median and minimum of ``--repeats`` timings, gc
   off, interleaved) for NumPy's eager expression, the interpreter and the
   generated kernel, with the ratios codegen / NumPy and codegen /
@@ -146,6 +148,7 @@ def run(sizes: list[int], repeats: int) -> None:
                 "np": lambda x=x: expr_numpy(x), "int": lambda f=interp, x=x: f(x),
                 "cg": lambda f=gen, x=x: f(x)}, repeats)
     mixed(sizes, repeats)
+    multi(sizes, repeats)
     print(f"\ncache stats: {CACHE_STATS}")
 
 
@@ -169,6 +172,33 @@ def mixed(sizes: list[int], repeats: int) -> None:
             "np": lambda xv=xv, iv=iv: np.exp(xv) * iv + (xv > 0),
             "int": lambda xv=xv, iv=iv: fs["off"](xv, iv),
             "cg": lambda xv=xv, iv=iv: fs["on"](xv, iv)}, repeats)
+
+
+def multi(sizes: list[int], repeats: int) -> None:
+    x, y = T.dvector("x"), T.dvector("y")
+    z = x + y
+    outs = [T.exp(z), z * 2]
+    fs = {}
+    for flag in ("off", "on"):
+        with config.change_flags(c_codegen=flag):
+            fs[flag] = symarray.function([x, y], outs)
+    print(f"\n{'multi (ms)':<16}{HEADER}   [{backend(fs['off'])} / "
+          f"{backend(fs['on'])}]")
+
+    def eager(xv: np.ndarray, yv: np.ndarray) -> list[np.ndarray]:
+        zv = xv + yv
+        return [np.exp(zv), zv * 2]
+
+    for n in sizes:
+        rng = np.random.default_rng(2)
+        xv, yv = rng.uniform(-3, 3, n), rng.uniform(-3, 3, n)
+        for f in fs.values():
+            for got, ref in zip(f(xv, yv), eager(xv, yv), strict=True):
+                np.testing.assert_allclose(got, ref, rtol=1e-12)
+        row(f"2 outputs {n:.0e}", {
+            "np": lambda xv=xv, yv=yv: eager(xv, yv),
+            "int": lambda xv=xv, yv=yv: fs["off"](xv, yv),
+            "cg": lambda xv=xv, yv=yv: fs["on"](xv, yv)}, repeats)
 
 
 if __name__ == "__main__":

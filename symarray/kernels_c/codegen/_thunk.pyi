@@ -11,15 +11,17 @@ NOGIL_MIN: int
 PARALLEL_MIN: int
 
 class CyCodegenThunk(CyThunk):
-    """A one-output Elemwise(Composite) node run by its generated kernel."""
+    """An Elemwise(Composite) node (one or several outputs) run by its
+    generated kernel."""
 
     library: Any
     key: str
     parts: int
 
     def __init__(self, node: Any, library: Any, flat_addr: int, strided_addr: int,
-                 in_typenums: Sequence[int], out_typenum: int,
-                 scalar_inputs: Sequence[bool], inplace: int, parts: int,
+                 in_typenums: Sequence[int], out_typenums: int | Sequence[int],
+                 scalar_inputs: Sequence[bool], inplace: int | Sequence[int],
+                 parts: int,
                  key: str) -> None: ...
     def bind(self, storage: CyStorage, in_cells: Any, out_cells: Any,
              keep_buffers: bool = False) -> None: ...

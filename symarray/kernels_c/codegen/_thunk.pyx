@@ -6,8 +6,8 @@ C functions, whose addresses :mod:`symarray.kernels_c.codegen.thunk` finds
 with ctypes and hands to :class:`CyCodegenThunk`:
 
 * ``sa_kernel_flat(begin, end, data)`` when every input is C-contiguous
-  with the output's shape (or is statically one element) and the output is
-  C-contiguous;
+  with the outputs' shape (or is statically one element) and every output
+  is C-contiguous;
 * ``sa_kernel_strided(nd, shape, strides, data, begin, end)`` otherwise,
   after broadcast dimensions get stride 0 and dimensions whose strides line
   up for every operand are merged.
@@ -18,8 +18,9 @@ without the GIL.  Inputs the kernel cannot read (another dtype, not an
 aligned native ndarray, shapes that do not broadcast) and a kernel that
 reports an element without a result (integer ** negative) make the call run
 ``perform`` instead, which gives the result or raises the user's error.
-The output is allocated, reused (no-GC mode) or written over the destroyed
-input exactly as in the precompiled interpreter (``_composite.pyx``).
+Each output (a fused node may have several) is allocated, reused (no-GC
+mode) or written over the input its ``inplace_pattern`` destroys exactly as
+in the precompiled interpreter (``_composite.pyx``).
 """
 
 cimport numpy as cnp
@@ -57,8 +58,8 @@ cdef struct _job:
     strided_fn strided        # the strided kernel (strided jobs)
     int nd                    # coalesced rank (strided jobs)
     cnp.npy_intp* shape       # nd lengths
-    cnp.npy_intp* strides     # (nin + 1) x nd byte strides, output last
-    char** data               # nin + 1 pointers, output last
+    cnp.npy_intp* strides     # (nin + nout) x nd byte strides, outputs last
+    char** data               # nin + nout pointers, outputs last
     int status[MAX_PARTS]     # what each part's kernel call returned
 
 
@@ -76,7 +77,7 @@ cdef void _strided_task(void* ctx, Py_ssize_t begin, Py_ssize_t end,
 
 
 cdef class CyCodegenThunk(CyFallbackThunk):
-    """A one-output ``Elemwise(Composite)`` node run by its generated kernel.
+    """An ``Elemwise(Composite)`` node run by its generated kernel.
 
     Parameters
     ----------
@@ -88,12 +89,13 @@ cdef class CyCodegenThunk(CyFallbackThunk):
         Addresses of ``sa_kernel_flat`` and ``sa_kernel_strided``.
     in_typenums
         NumPy type number of each input.
-    out_typenum
-        NumPy type number of the output.
+    out_typenums
+        NumPy type number of each output (an int: the one output's).
     scalar_inputs
         Per input: statically one element (the flat kernel reads it once).
     inplace
-        Input the output may overwrite, or -1.
+        Per output: the input it may overwrite, or -1 (an int: the one
+        output's).
     parts
         Threads a large output is split between (1: never split).
     key
@@ -107,20 +109,23 @@ cdef class CyCodegenThunk(CyFallbackThunk):
     cdef int* in_typenum             # nin dtype numbers
     cdef int* in_itemsize            # nin item sizes in bytes
     cdef unsigned char* scalar       # nin flags: statically one element
-    cdef int out_typenum             # dtype number of the output
-    cdef int out_itemsize            # its item size
-    cdef int ndim                    # rank of the inputs and the output
-    cdef int inplace                 # input the output overwrites; -1: none
+    cdef int* out_typenum            # nout dtype numbers of the outputs
+    cdef int* out_itemsize           # nout item sizes
+    cdef int ndim                    # rank of the inputs and the outputs
+    cdef int* inplace                # nout: the input each overwrites; -1: none
     cdef readonly int parts          # threads for large outputs
     cdef cnp.npy_intp* shape         # MAXD: broadcast, then coalesced shape
-    cdef cnp.npy_intp* strides       # (nin + 1) x MAXD byte strides
-    cdef cnp.npy_intp* packed        # (nin + 1) x nd strides for the kernel
-    cdef char** data                 # nin + 1 data pointers
+    cdef cnp.npy_intp* strides       # (nin + nout) x MAXD byte strides
+    cdef cnp.npy_intp* packed        # (nin + nout) x nd strides for the kernel
+    cdef char** data                 # nin + nout data pointers
 
     def __cinit__(self, *args, **kwargs):
         self.in_typenum = NULL
         self.in_itemsize = NULL
         self.scalar = NULL
+        self.out_typenum = NULL
+        self.out_itemsize = NULL
+        self.inplace = NULL
         self.shape = NULL
         self.strides = NULL
         self.packed = NULL
@@ -130,19 +135,20 @@ cdef class CyCodegenThunk(CyFallbackThunk):
         PyMem_Free(self.in_typenum)
         PyMem_Free(self.in_itemsize)
         PyMem_Free(self.scalar)
+        PyMem_Free(self.out_typenum)
+        PyMem_Free(self.out_itemsize)
+        PyMem_Free(self.inplace)
         PyMem_Free(self.shape)
         PyMem_Free(self.strides)
         PyMem_Free(self.packed)
         PyMem_Free(self.data)
 
     def __init__(self, node, library, uintptr_t flat_addr, uintptr_t strided_addr,
-                 in_typenums, int out_typenum, scalar_inputs, int inplace,
+                 in_typenums, out_typenums, scalar_inputs, inplace,
                  int parts, str key):
-        cdef int i, nin
+        cdef int i, nin, nout
         CyFallbackThunk.__init__(self, node)
-        nin = self.nin
-        if self.nout != 1:
-            raise ValueError(f"CyCodegenThunk: {node} must have one output")
+        nin, nout = self.nin, self.nout
         if flat_addr == 0 or strided_addr == 0:
             raise ValueError("CyCodegenThunk: null kernel address")
         in_typenums = [int(t) for t in in_typenums]
@@ -151,25 +157,42 @@ cdef class CyCodegenThunk(CyFallbackThunk):
             raise ValueError(f"CyCodegenThunk: {node} has {nin} inputs, got "
                              f"{len(in_typenums)} dtypes and {len(scalar_inputs)} "
                              "scalar flags")
+        if isinstance(out_typenums, int):
+            out_typenums = [out_typenums]
+        if isinstance(inplace, int):
+            inplace = [inplace]
+        out_typenums = [int(t) for t in out_typenums]
+        inplace = [int(t) for t in inplace]
+        if nout < 1 or len(out_typenums) != nout or len(inplace) != nout:
+            raise ValueError(f"CyCodegenThunk: {node} has {nout} outputs, got "
+                             f"{len(out_typenums)} dtypes and {len(inplace)} "
+                             "in-place targets")
+        for i in inplace:
+            if not -1 <= i < nin:
+                raise ValueError(f"CyCodegenThunk: in-place target {i} of {node} "
+                                 f"is not an input (0..{nin - 1}) or -1")
         self.flat = <flat_fn>flat_addr
         self.strided = <strided_fn>strided_addr
         self.library = library
         self.key = key
-        self.out_typenum = out_typenum
         self.ndim = node.outputs[0].type.ndim
-        self.inplace = inplace
         self.parts = max(1, min(parts, MAX_PARTS))
         self.in_typenum = <int*>PyMem_Malloc(max(nin, 1) * sizeof(int))
         self.in_itemsize = <int*>PyMem_Malloc(max(nin, 1) * sizeof(int))
         self.scalar = <unsigned char*>PyMem_Malloc(max(nin, 1))
         self.shape = <cnp.npy_intp*>PyMem_Malloc(MAXD * sizeof(cnp.npy_intp))
+        self.out_typenum = <int*>PyMem_Malloc(nout * sizeof(int))
+        self.out_itemsize = <int*>PyMem_Malloc(nout * sizeof(int))
+        self.inplace = <int*>PyMem_Malloc(nout * sizeof(int))
         self.strides = <cnp.npy_intp*>PyMem_Malloc(
-            (nin + 1) * MAXD * sizeof(cnp.npy_intp))
+            (nin + nout) * MAXD * sizeof(cnp.npy_intp))
         self.packed = <cnp.npy_intp*>PyMem_Malloc(
-            (nin + 1) * MAXD * sizeof(cnp.npy_intp))
-        self.data = <char**>PyMem_Malloc((nin + 1) * sizeof(char*))
+            (nin + nout) * MAXD * sizeof(cnp.npy_intp))
+        self.data = <char**>PyMem_Malloc((nin + nout) * sizeof(char*))
         if (self.in_typenum == NULL or self.in_itemsize == NULL
                 or self.scalar == NULL or self.shape == NULL
+                or self.out_typenum == NULL or self.out_itemsize == NULL
+                or self.inplace == NULL
                 or self.strides == NULL or self.packed == NULL
                 or self.data == NULL):
             raise MemoryError()
@@ -177,7 +200,11 @@ cdef class CyCodegenThunk(CyFallbackThunk):
             self.in_typenum[i] = in_typenums[i]
             self.in_itemsize[i] = cnp.PyArray_DescrFromType(in_typenums[i]).itemsize
             self.scalar[i] = scalar_inputs[i]
-        self.out_itemsize = cnp.PyArray_DescrFromType(out_typenum).itemsize
+        for i in range(nout):
+            self.out_typenum[i] = out_typenums[i]
+            self.out_itemsize[i] = cnp.PyArray_DescrFromType(
+                out_typenums[i]).itemsize
+            self.inplace[i] = inplace[i]
         self.backend = "codegen"
 
     def __repr__(self):
@@ -185,10 +212,12 @@ cdef class CyCodegenThunk(CyFallbackThunk):
 
     cdef int run(self) except -1:
         cdef int nin = self.nin
+        cdef int nout = self.nout
+        cdef int nops = nin + nout
         cdef int ndim = self.ndim
-        cdef int i, d, nd
+        cdef int i, d, nd, t
         cdef CCell* c
-        cdef CCell* out = self.outs[0]
+        cdef CCell* out
         cdef cnp.npy_intp n, m, size
         cdef bint flat = True
         cdef _job job
@@ -209,13 +238,17 @@ cdef class CyCodegenThunk(CyFallbackThunk):
                     elif m != 1:
                         return self.fallback.run()  # perform raises the shape error
             self.shape[d] = n
-        # 3. the output buffer
-        if self.inplace >= 0 and self._can_overwrite(self.ins[self.inplace]):
-            if out.obj != self.ins[self.inplace].obj:
-                cell_set(out, <object>self.ins[self.inplace].obj)
-        elif not (self.inplace < 0 and self.keep_buffers and self._reusable(out)):
-            cell_set(out, cnp.PyArray_EMPTY(ndim, self.shape, self.out_typenum, 0))
-        size = out.size
+        # 3. the output buffers
+        for i in range(nout):
+            out = self.outs[i]
+            t = self.inplace[i]
+            if t >= 0 and self._can_overwrite(self.ins[t], i):
+                if out.obj != self.ins[t].obj:
+                    cell_set(out, <object>self.ins[t].obj)
+            elif not (t < 0 and self.keep_buffers and self._reusable(out, i)):
+                cell_set(out, cnp.PyArray_EMPTY(ndim, self.shape,
+                                                self.out_typenum[i], 0))
+        size = self.outs[0].size
         if size == 0:
             return 0
         # 4. the flat kernel when every operand is contiguous
@@ -225,8 +258,10 @@ cdef class CyCodegenThunk(CyFallbackThunk):
             if not ((self.scalar[i] and c.size == 1) or (
                     c.size == size and (c.flags & cnp.NPY_ARRAY_C_CONTIGUOUS))):
                 flat = False
-        self.data[nin] = out.data
-        flat = flat and (out.flags & cnp.NPY_ARRAY_C_CONTIGUOUS) != 0
+        for i in range(nout):
+            out = self.outs[i]
+            self.data[nin + i] = out.data
+            flat = flat and (out.flags & cnp.NPY_ARRAY_C_CONTIGUOUS) != 0
         job.flat = self.flat
         job.strided = self.strided
         job.data = self.data
@@ -237,15 +272,17 @@ cdef class CyCodegenThunk(CyFallbackThunk):
             c = self.ins[i]
             for d in range(ndim):
                 self.strides[i * MAXD + d] = 0 if c.shape[d] == 1 else c.strides[d]
-        for d in range(ndim):
-            self.strides[nin * MAXD + d] = out.strides[d]
-        nd = _coalesce(nin + 1, ndim, self.shape, self.strides)
+        for i in range(nout):
+            out = self.outs[i]
+            for d in range(ndim):
+                self.strides[(nin + i) * MAXD + d] = out.strides[d]
+        nd = _coalesce(nops, ndim, self.shape, self.strides)
         if nd == 0:  # every dimension has length 1
             nd = 1
             self.shape[0] = 1
-            for i in range(nin + 1):
+            for i in range(nops):
                 self.strides[i * MAXD] = 0
-        for i in range(nin + 1):
+        for i in range(nops):
             for d in range(nd):
                 self.packed[i * nd + d] = self.strides[i * MAXD + d]
         job.nd = nd
@@ -274,15 +311,19 @@ cdef class CyCodegenThunk(CyFallbackThunk):
             return self.fallback.run()
         return 0
 
-    cdef bint _can_overwrite(self, CCell* target) noexcept:
-        """Whether the output can be written over ``target`` (as ``perform``
-        decides): the output's dtype and shape, writeable, no zero stride, and
-        no other input overlaps it except element for element."""
+    cdef bint _can_overwrite(self, CCell* target, int o) noexcept:
+        """Whether output ``o`` can be written over ``target`` (as ``perform``
+        decides): its dtype and shape, writeable, no zero stride, no other
+        input overlaps it except element for element, and no earlier output
+        of this call took it."""
         cdef int i, d
         cdef CCell* c
-        if target.typenum != self.out_typenum or not (
+        if target.typenum != self.out_typenum[o] or not (
                 target.flags & cnp.NPY_ARRAY_WRITEABLE):
             return False
+        for i in range(o):
+            if self.outs[i].obj == target.obj:
+                return False
         for d in range(self.ndim):
             if target.shape[d] != self.shape[d]:
                 return False
@@ -291,23 +332,28 @@ cdef class CyCodegenThunk(CyFallbackThunk):
         for i in range(self.nin):
             c = self.ins[i]
             if c == target or c.obj == target.obj or not cells_overlap(
-                    c, self.in_itemsize[i], target, self.out_itemsize):
+                    c, self.in_itemsize[i], target, self.out_itemsize[o]):
                 continue
-            if c.data != target.data or self.in_itemsize[i] != self.out_itemsize:
+            if c.data != target.data or self.in_itemsize[i] != self.out_itemsize[o]:
                 return False
             for d in range(self.ndim):
                 if c.shape[d] != target.shape[d] or c.strides[d] != target.strides[d]:
                     return False
         return True
 
-    cdef bint _reusable(self, CCell* out) noexcept:
+    cdef bint _reusable(self, CCell* out, int o) noexcept:
         """Whether ``out`` holds last call's writeable C-contiguous buffer of
-        the output's dtype and shape, sharing no memory with an input."""
+        output ``o``'s dtype and shape, sharing no memory with an input or an
+        earlier output of this call."""
         cdef int i
-        if not cell_fits(out, self.out_typenum, self.ndim, self.shape):
+        if not cell_fits(out, self.out_typenum[o], self.ndim, self.shape):
             return False
         for i in range(self.nin):
-            if cells_overlap(self.ins[i], self.in_itemsize[i], out, self.out_itemsize):
+            if cells_overlap(self.ins[i], self.in_itemsize[i], out,
+                             self.out_itemsize[o]):
+                return False
+        for i in range(o):
+            if self.outs[i].obj == out.obj:
                 return False
         return True
 

@@ -2,19 +2,19 @@
 
 :func:`render` turns a :class:`~symarray.scalar.composite.Composite` with
 known input and output dtypes into a small C file: an ``sa_elem`` function
-computing one output element from one element of each input (one typed
-local per step), and two exported loops over it:
+computing one element of each output from one element of each input (one
+typed local per step), and two exported loops over it:
 
 ``int sa_kernel_flat(begin, end, data)``
-    every operand C-contiguous with the output's shape, or a statically
+    every operand C-contiguous with the outputs' shape, or a statically
     one-element input (its value is read once); elements ``[begin, end)``.
 ``int sa_kernel_strided(nd, shape, strides, data, begin, end)``
     any strides (0 for a broadcast dimension, negative ones too) over the
     C-order elements ``[begin, end)`` of an ``nd``-dimensional iteration
-    space; ``strides`` holds ``nd`` byte strides per operand, output last.
+    space; ``strides`` holds ``nd`` byte strides per operand, outputs last.
     A run whose operands are all contiguous takes a vectorizable inner loop.
 
-``data`` holds one pointer per input and the output pointer last.  Both
+``data`` holds one pointer per input, then one per output.  Both
 return 0, or 1 when an element had no defined result in ``perform`` (an
 integer raised to a negative power): the caller then runs ``perform``,
 which raises the error.  The per-op C expressions come from the scalar
@@ -36,14 +36,20 @@ Key decisions:
   ``-fopenmp-simd``) lets gcc call glibc's vector math (libmvec) through the
   ``omp declare simd`` declarations of ``_scalar_fns.h``; an in-place output
   is the same element of the same array, which the pragma allows.
+* Several outputs (multi-output fusion): ``sa_elem`` stores each through a
+  pointer to a local, which gcc keeps in registers once it inlines the
+  call; each output may be in place over a different input, since every
+  input element is read before any output element is written.  One output
+  keeps ``sa_elem`` returning its value, so its text (and cache key) is the
+  one-output file.
 
 >>> from symarray.scalar.composite import CompositeBuilder
 >>> from symarray.scalar import get_scalar_op
 >>> b = CompositeBuilder(["float64"])
 >>> comp = b.build([b.apply(get_scalar_op("exp"), b.inputs)])
 >>> src = render(comp, "float64", (False,))
->>> "SC_exp(" in src.text, src.out_dtype, src.uses_status
-(True, 'float64', False)
+>>> "SC_exp(" in src.text, src.out_dtypes, src.uses_status
+(True, ('float64',), False)
 """
 
 from __future__ import annotations
@@ -77,21 +83,27 @@ class KernelSource(NamedTuple):
 
     text: str                 # the C file
     in_dtypes: tuple[str, ...]
-    out_dtype: str
+    out_dtypes: tuple[str, ...]  # one per output, in the Composite's order
     scalar_inputs: tuple[bool, ...]  # statically one-element inputs
     uses_status: bool         # an element may set sc_status (integer pow)
 
+    @property
+    def out_dtype(self) -> str:
+        """The first output's dtype (the only one of a one-output kernel)."""
+        return self.out_dtypes[0]
 
-def render(comp: Composite, out_dtype: str,
+
+def render(comp: Composite, out_dtypes: str | Sequence[str],
            scalar_inputs: Sequence[bool]) -> KernelSource:
-    """The C source computing ``comp``'s first output as ``out_dtype``.
+    """The C source computing every output of ``comp`` as ``out_dtypes``.
 
     Parameters
     ----------
     comp
-        A one-output composite.
-    out_dtype
-        The node's output dtype (``perform`` converts to it).
+        A composite with one or several outputs.
+    out_dtypes
+        The node's output dtypes, one per output of ``comp`` (``perform``
+        converts to them); a string for a one-output composite.
     scalar_inputs
         Per input: whether its type has length 1 in every dimension (its
         one value is read once).
@@ -101,15 +113,18 @@ def render(comp: Composite, out_dtype: str,
     UnsupportedProgramError
         When a dtype, a step or a conversion has no exact C equivalent.
     """
-    if len(comp.outputs) != 1:
-        raise UnsupportedProgramError(f"{comp.nout} outputs (one is supported)")
+    out_dtypes = ((out_dtypes,) if isinstance(out_dtypes, str)
+                  else tuple(str(d) for d in out_dtypes))
+    if len(out_dtypes) != len(comp.outputs):
+        raise ValueError(f"render: {comp.nout} outputs, got {len(out_dtypes)} "
+                         f"out_dtypes {out_dtypes}")
     in_dtypes = comp.input_dtypes
     scalar_inputs = tuple(bool(s) for s in scalar_inputs)
     if len(scalar_inputs) != len(in_dtypes):
         raise ValueError(f"render: {len(in_dtypes)} inputs, got "
                          f"{len(scalar_inputs)} scalar_inputs flags")
     dtypes = [*in_dtypes, *(d for d, _ in comp.constants),
-              *(s.dtype for s in comp.steps), out_dtype]
+              *(s.dtype for s in comp.steps), *out_dtypes]
     for d in dtypes:
         if d not in C_TYPES:
             raise UnsupportedProgramError(f"dtype {d} has no C type here")
@@ -129,16 +144,20 @@ def render(comp: Composite, out_dtype: str,
         uses_status = uses_status or status
         names.append(var)
         reg_dtypes.append(step.dtype)
-    (out,) = comp.outputs
-    body.append(f"    return {_convert(names[out], reg_dtypes[out], out_dtype)};")
-    text = _file(comp, in_dtypes, out_dtype, scalar_inputs, body, uses_status)
-    return KernelSource(text, in_dtypes, out_dtype, scalar_inputs, uses_status)
+    results = [_convert(names[o], reg_dtypes[o], d)
+               for o, d in zip(comp.outputs, out_dtypes, strict=True)]
+    if len(results) == 1:
+        body.append(f"    return {results[0]};")
+    else:
+        body.extend(f"    *r{k} = {r};" for k, r in enumerate(results))
+    text = _file(comp, in_dtypes, out_dtypes, scalar_inputs, body, uses_status)
+    return KernelSource(text, in_dtypes, out_dtypes, scalar_inputs, uses_status)
 
 
-def explain(comp: Composite, out_dtype: str) -> str | None:
+def explain(comp: Composite, out_dtypes: str | Sequence[str]) -> str | None:
     """Why :func:`render` declines ``comp`` (None when it renders it)."""
     try:
-        render(comp, out_dtype, (False,) * comp.nin)
+        render(comp, out_dtypes, (False,) * comp.nin)
     except UnsupportedProgramError as err:
         return str(err)
     return None
@@ -298,7 +317,7 @@ def c_literal(value: Any, dtype: str) -> str:
 _PROLOGUE = """\
 /* Generated by symarray.kernels_c.codegen for
    {name}
-   inputs {ins} -> {out}.  Do not edit: the cache key is a hash of this text. */
+   inputs {ins} -> {outs}.  Do not edit: the cache key is a hash of this text. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -309,7 +328,7 @@ typedef ptrdiff_t sa_intp;
 
 SA_EXPORT int sa_kernel_abi(void) {{ return {abi}; }}
 
-static inline {otype} sa_elem({params})
+static inline {rtype} sa_elem({params})
 {{
 """
 
@@ -318,11 +337,10 @@ _FLAT = """\
 SA_EXPORT int sa_kernel_flat(sa_intp begin, sa_intp end, char *const *data)
 {{
 {decls}\
-    {otype} *z = ({otype} *)data[{nin}];
 {reset}\
 #pragma omp simd
     for (sa_intp i = begin; i < end; i++) {{
-        z[i] = sa_elem({flat_args});
+{store}\
     }}
     return {ret};
 }}
@@ -355,11 +373,11 @@ SA_EXPORT int sa_kernel_strided(int nd, const sa_intp *shape,
 {typed}\
 #pragma omp simd
             for (sa_intp j = 0; j < m; j++) {{
-                z[j] = sa_elem({run_args});
+{run_store}\
             }}
         }} else {{
             for (sa_intp j = 0; j < m; j++) {{
-                *({otype} *)(pz + j * sz) = sa_elem({strided_args});
+{strided_store}\
             }}
         }}
         pos += m;
@@ -376,21 +394,42 @@ SA_EXPORT int sa_kernel_strided(int nd, const sa_intp *shape,
 """
 
 
-def _file(comp: Composite, in_dtypes: tuple[str, ...], out_dtype: str,
+def _store(args: list[str], targets: list[str], otypes: list[str],
+           indent: str) -> str:
+    """C lines computing one element and storing each output at ``targets``."""
+    if len(targets) == 1:
+        return f"{indent}{targets[0]} = sa_elem({', '.join(args)});\n"
+    lines = [f"{indent}{t} r{k};\n" for k, t in enumerate(otypes)]
+    refs = ", ".join(f"&r{k}" for k in range(len(targets)))
+    lines.append(f"{indent}sa_elem({', '.join(args)}, {refs});\n")
+    lines += [f"{indent}{t} = r{k};\n" for k, t in enumerate(targets)]
+    return "".join(lines)
+
+
+def _file(comp: Composite, in_dtypes: tuple[str, ...], out_dtypes: tuple[str, ...],
           scalar_inputs: tuple[bool, ...], body: list[str],
           uses_status: bool) -> str:
-    nin = len(in_dtypes)
-    otype = C_TYPES[out_dtype]
-    params = ", ".join(f"{C_TYPES[d]} i{k}" for k, d in enumerate(in_dtypes))
+    nin, nout = len(in_dtypes), len(out_dtypes)
+    otypes = [C_TYPES[d] for d in out_dtypes]
+    # one output keeps the names (and text) of the one-output kernel
+    zs = ["z"] if nout == 1 else [f"z{k}" for k in range(nout)]
+    params = [f"{C_TYPES[d]} i{k}" for k, d in enumerate(in_dtypes)]
+    if nout > 1:
+        params += [f"{t} *r{k}" for k, t in enumerate(otypes)]
     # bool inputs are read as bytes (nonzero: true): gcc vectorizes byte
     # loads, not _Bool ones
     ctypes_in = ["uint8_t" if d == "bool" else C_TYPES[d] for d in in_dtypes]
     reset = "    sc_status = 0;\n" if uses_status else ""
     ret = "sc_status" if uses_status else "0"
     name = comp.name.replace("*/", "* /")
+    outs = ", ".join(out_dtypes)
+    if nout > 1:  # which registers are outputs, in order
+        outs += ("\n   (output registers " + ", ".join(map(str, comp.outputs))
+                 + ")")
     parts = [_PROLOGUE.format(name=name, ins=", ".join(in_dtypes) or "none",
-                              out=out_dtype, abi=ABI, otype=otype,
-                              params=params or "void")]
+                              outs=outs, abi=ABI,
+                              rtype=otypes[0] if nout == 1 else "void",
+                              params=", ".join(params) or "void")]
     parts.append("\n".join(body) + "\n}\n")
     # flat loop
     decls, flat_args = [], []
@@ -401,10 +440,14 @@ def _file(comp: Composite, in_dtypes: tuple[str, ...], out_dtype: str,
         else:
             decls.append(f"    const {t} *x{k} = (const {t} *)data[{k}];\n")
             flat_args.append(f"x{k}[i]")
-    parts.append(_FLAT.format(decls="".join(decls), otype=otype, nin=nin,
-                              reset=reset, flat_args=", ".join(flat_args), ret=ret))
-    # strided loop: operand k's pointer p<k> and inner stride s<k>; output pz, sz
-    ops = [f"{k}" for k in range(nin)] + ["z"]
+    decls += [f"    {t} *{z} = ({t} *)data[{nin + k}];\n"
+              for k, (z, t) in enumerate(zip(zs, otypes, strict=True))]
+    parts.append(_FLAT.format(
+        decls="".join(decls), reset=reset, ret=ret,
+        store=_store(flat_args, [f"{z}[i]" for z in zs], otypes, " " * 8)))
+    # strided loop: operand k's pointer p<k> and inner stride s<k>; output
+    # z's pz and sz
+    ops = [f"{k}" for k in range(nin)] + zs
     pointers = "".join(f"        char *p{o} = data[{k}];\n" for k, o in enumerate(ops))
     offsets = "".join(f"            p{o} += idx[d] * strides[{k} * nd + d];\n"
                       for k, o in enumerate(ops))
@@ -413,7 +456,8 @@ def _file(comp: Composite, in_dtypes: tuple[str, ...], out_dtype: str,
         f"        const sa_intp s{o} = strides[{k} * nd + last];\n"
         for k, o in enumerate(ops))
     sizes = [f"s{k} == (sa_intp)sizeof({t})" for k, t in enumerate(ctypes_in)
-             if not scalar_inputs[k]] + [f"sz == (sa_intp)sizeof({otype})"]
+             if not scalar_inputs[k]]
+    sizes += [f"s{z} == (sa_intp)sizeof({t})" for z, t in zip(zs, otypes, strict=True)]
     typed, run_args, strided_args = [], [], []
     for k, t in enumerate(ctypes_in):
         if scalar_inputs[k]:
@@ -424,10 +468,15 @@ def _file(comp: Composite, in_dtypes: tuple[str, ...], out_dtype: str,
             typed.append(f"            const {t} *x{k} = (const {t} *)p{k};\n")
             run_args.append(f"x{k}[j]")
             strided_args.append(f"*(const {t} *)(p{k} + j * s{k})")
-    typed.append(f"            {otype} *z = ({otype} *)pz;\n")
+    typed += [f"            {t} *{z} = ({t} *)p{z};\n"
+              for z, t in zip(zs, otypes, strict=True)]
     parts.append(_STRIDED.format(
         reset=reset, pointers=pointers, offsets=offsets, offsets_last=offsets_last,
         contiguous=" && ".join(sizes), typed="".join(typed),
-        run_args=", ".join(run_args), strided_args=", ".join(strided_args),
-        otype=otype, ret=ret))
+        run_store=_store(run_args, [f"{z}[j]" for z in zs], otypes, " " * 16),
+        strided_store=_store(
+            strided_args, [f"*({t} *)(p{z} + j * s{z})"
+                           for z, t in zip(zs, otypes, strict=True)],
+            otypes, " " * 16),
+        ret=ret))
     return "".join(parts)

@@ -3,8 +3,9 @@
 Registered for ``Elemwise`` ahead of the precompiled interpreter
 (:mod:`symarray.kernels_c.composite`).  With ``config.c_codegen == "off"``
 (the default) it declines every node at once, so nothing changes.  With
-``"on"``, a one-output ``Elemwise(Composite)`` node gets C generated for its
-program and dtypes (:mod:`.source`), compiled once per machine
+``"on"``, an ``Elemwise(Composite)`` node (one output or several, each
+possibly in place over its own input) gets C generated for its program and
+dtypes (:mod:`.source`), compiled once per machine
 (:mod:`.cache`), loaded with ctypes and run by a
 :class:`~symarray.kernels_c.codegen._thunk.CyCodegenThunk` (backend label
 ``codegen``).
@@ -168,19 +169,22 @@ def codegen_thunk(node: Apply) -> Any:
         return None
     op = node.op
     comp = getattr(op, "scalar_op", None)
-    if not isinstance(comp, Composite) or len(node.outputs) != 1 or not node.inputs:
+    if (not isinstance(comp, Composite) or not node.inputs
+            or len(node.outputs) != comp.nout):
         return None
     in_dtypes = [getattr(i.type, "dtype", None) for i in node.inputs]
     if tuple(in_dtypes) != comp.input_dtypes:
         return None
-    out_type: Any = node.outputs[0].type
-    ndim = getattr(out_type, "ndim", None)
-    if ndim is None or any(getattr(i.type, "ndim", None) != ndim for i in node.inputs):
+    out_types: list[Any] = [o.type for o in node.outputs]
+    ndim = getattr(out_types[0], "ndim", None)
+    if ndim is None or any(getattr(v.type, "ndim", None) != ndim
+                           for v in [*node.inputs, *node.outputs]):
         return None
+    out_dtypes = [t.dtype for t in out_types]
     scalar_inputs = [all(s == 1 for s in getattr(i.type, "shape", (None,)))
                      for i in node.inputs]
     try:
-        source = render(comp, out_type.dtype, scalar_inputs)
+        source = render(comp, out_dtypes, scalar_inputs)
     except UnsupportedProgramError as err:
         CACHE_STATS["declined"] += 1
         logger.debug("c_codegen declines %s: %s", comp, err)
@@ -193,12 +197,13 @@ def codegen_thunk(node: Apply) -> Any:
     except CodegenError as err:  # no compiler, no cache folder
         _warn_once(str(err), f"{err}; the precompiled kernels run instead")
         return None
-    inplace = dict(getattr(op, "inplace_pattern", ())).get(0, -1)
+    pattern = dict(getattr(op, "inplace_pattern", ()))
+    inplace = [pattern.get(o, -1) for o in range(len(out_dtypes))]
     if source.uses_status:  # perform must see the inputs unchanged if it runs
-        inplace = -1
+        inplace = [-1] * len(out_dtypes)
     return CyCodegenThunk(
         node, kernel.library, kernel.flat_addr, kernel.strided_addr,
-        [np.dtype(d).num for d in in_dtypes], np.dtype(out_type.dtype).num,
+        [np.dtype(d).num for d in in_dtypes], [np.dtype(d).num for d in out_dtypes],
         scalar_inputs, inplace, _threads(), kernel.key)
 
 

@@ -70,12 +70,21 @@ def test_programs_without_an_exact_c_equivalent_are_declined(what, comp, out):
     assert source.explain(comp, out), what
 
 
-def test_multi_output_composites_are_declined():
+def test_multi_output_composites_store_every_output():
     b = CompositeBuilder(["float64"])
     e = b.apply(get_scalar_op("exp"), b.inputs)
-    comp = b.build([e, b.apply(get_scalar_op("sin"), [e])])
-    with pytest.raises(source.UnsupportedProgramError, match="outputs"):
-        source.render(comp, "float64", [False])
+    comp = b.build([e, b.apply(get_scalar_op("sin"), [e]), b.inputs[0]])
+    src = source.render(comp, ["float64", "float64", "float64"], [False])
+    assert "static inline void sa_elem(double i0, double *r0, double *r1, " \
+        "double *r2)" in src.text
+    assert "*r2 = i0;" in src.text  # an input as an output
+    for k in range(3):
+        assert f"double *z{k} = (double *)data[{k + 1}];" in src.text
+        assert f"sz{k} == (sa_intp)sizeof(double)" in src.text
+    assert source.explain(comp, ["float64"] * 3) is None
+    # a declined step declines the whole node
+    c = b.build([e, b.apply(Cast("int32"), [e])])
+    assert "conversion" in str(source.explain(c, ["float64", "int32"]))
 
 
 def test_text_is_deterministic_and_specialised():
