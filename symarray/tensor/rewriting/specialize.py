@@ -8,6 +8,8 @@ Phase ``specialize`` (tags ``fast_run``, ``specialize``):
                                              real floats)
 ``alpha * dot(x, y) + beta * z``             ``Gemm(z, alpha, x, y, beta)``
 ``alpha * dot(a, v) + beta * z``             ``Gemv(z, alpha, a, v, beta)``
+``z - c * (dot(a, v) + d * z)`` (any linear  ``Gemv(z, -c, a, v, 1 - c * d)``
+combination; terms collected)                (``Gemm`` alike)
 ``z + alpha * outer(x, y)``                  ``Ger(z, alpha, x, y)``
 ``dot(zeros, x)``, ``dot(x, zeros)``         zeros (the alignment still checked)
 ``sum(alloc(v, *shape), axis)``              ``alloc(v * n, *kept)``, ``n`` the
@@ -32,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from symarray.graph.basic import Constant
+from symarray.graph.basic import Constant, Variable
 from symarray.graph.rewriting import node_rewriter, register_rewrite
 from symarray.graph.traversal import NotScalarConstantError, get_scalar_constant_value
 from symarray.tensor.alloc import Alloc, BroadcastTo, alloc
@@ -44,13 +46,16 @@ from symarray.tensor.reduction import Sum
 from symarray.tensor.rewriting._patterns import (
     OPS,
     add_terms,
+    elemwise_name,
     is_scalar_like,
     like,
     mul_factors,
     n_clients,
     owner_op,
+    same,
     scalar_value,
 )
+from symarray.tensor.rewriting.shape import get_shape_feature, same_value
 from symarray.tensor.shape_misc import assert_op
 from symarray.tensor.shape_ops import shape_i
 
@@ -150,29 +155,173 @@ def _scale_var(scale: Any, dtype: str) -> Any:
     return scale
 
 
+# A sum is opened into a linear combination ``sum_i c_i * t_i`` of "cores"
+# ``t_i`` with scalar coefficients ``c_i`` (numbers, or 0-d variables):
+#
+#   w - 0.1 * (alloc(0.01, len(w)) * (2 * w) + dot(X.T, g))
+#     = 1 * w + (-0.002) * w + (-0.1) * dot(X.T, g)      (opened)
+#     = 0.998 * w + (-0.1) * dot(X.T, g)                  (collected)
+#     -> Gemv(w, -0.1, X.T, g, 0.998)
+#
+# It opens add/sub/neg, and mul/true_div whose factors are scalar-like but
+# one (c * (a + b) = c*a + c*b); an ``alloc(c, *lengths)`` factor whose
+# lengths are the other factor's is the scalar c.  Terms with the same core
+# are collected (a*t + c*t = (a + c)*t).  One Dot core becomes the BLAS
+# product; the rest is ``beta * z`` (one core) or ``1 * (their sum)``.  Nodes
+# below the root are opened only when the sum is their one reader, so no
+# value (the dot above all) is computed twice.  A Gemv/Gemm below the root
+# (made from an inner sum first) is opened the same way:
+#   Gemv(z, alpha, A, v, beta) = beta * z + alpha * dot(A, v).
+
+_MAX_TERMS = 16
+Scale = Any  # a Python number or a 0-d variable
+
+
+def _mul_scales(a: Scale, b: Scale, dtype: str) -> Scale:
+    a_num, b_num = not isinstance(a, Variable), not isinstance(b, Variable)
+    if a_num and b_num:
+        return a * b
+    if a_num or b_num:
+        num, var = (a, b) if a_num else (b, a)
+        return var if num == 1 else _to_0d(OPS["mul"](var, np.asarray(num, dtype)),
+                                           dtype)
+    return _to_0d(OPS["mul"](a, b), dtype)
+
+
+def _add_scales(a: Scale, b: Scale, dtype: str) -> Scale:
+    if not isinstance(a, Variable) and not isinstance(b, Variable):
+        return a + b
+    return _to_0d(OPS["add"](_scale_var(a, dtype), _scale_var(b, dtype)), dtype)
+
+
+def _alloc_scalar(fgraph: Any, f: Any, core: Any) -> Any:
+    """``c`` when the factor ``f`` is ``alloc(c, *lengths)`` of a scalar-like
+    ``c`` and lengths equal to ``core``'s (it only broadcasts ``c``)."""
+    if not isinstance(owner_op(f), Alloc) or fgraph is None:
+        return None
+    c, *lengths = f.owner.inputs
+    if not is_scalar_like(c) or f.ndim > core.ndim or core.type.shape[
+            core.ndim - f.ndim:] != f.type.shape:
+        return None
+    shape = get_shape_feature(fgraph).shape_of(core)[core.ndim - f.ndim:]
+    if all(same_value(n, m) for n, m in zip(lengths, shape, strict=True)):
+        return c
+    return None
+
+
+def _split_scale(fgraph: Any, v: Any, dtype: str) -> tuple[Scale, Any] | None:
+    """``(scale, core)`` when ``v`` is a product of scalar-like factors (or
+    allocs of scalars) and one other factor ``core``."""
+    num, den = mul_factors(v, dtype)
+    cores = [f for f in num if not is_scalar_like(f)]
+    if any(not is_scalar_like(f) for f in den):
+        return None
+    if len(cores) > 1:
+        real = [f for f in cores if not isinstance(owner_op(f), Alloc)]
+        if len(real) != 1:
+            return None
+        scalars = [_alloc_scalar(fgraph, f, real[0]) for f in cores
+                   if f is not real[0]]
+        if any(c is None for c in scalars):
+            return None
+        num = [f for f in num if is_scalar_like(f)] + scalars
+        cores = real
+    else:
+        num = [f for f in num if is_scalar_like(f)]
+    if len(cores) != 1:
+        return None
+    scale = _scale_of(num, den, 1, dtype)
+    return None if scale is None else (scale, cores[0])
+
+
+def _linear_terms(fgraph: Any, out: Any, dtype: str,
+                  fresh: set[Any]) -> list[list[Any]] | None:
+    """``out`` as collected ``[scale, core]`` pairs (see the comment above);
+    None when it has more than ``_MAX_TERMS`` terms.  A ``Gemv``/``Gemm``
+    below the root is opened into its terms, its product a new ``Dot``
+    added to ``fresh``."""
+    terms: list[list[Any]] = []
+    stack: list[tuple[Scale, Any]] = [(1, out)]
+    while stack:
+        scale, v = stack.pop()
+        root = v is out
+        opened = elemwise_name(v)
+        if opened is not None and v.dtype == dtype and (
+                root or n_clients(fgraph, v) == 1):
+            ins = v.owner.inputs
+            if opened in ("add", "sub"):
+                sign = 1 if opened == "add" else -1
+                stack += [(_mul_scales(scale, sign, dtype), ins[1]), (scale, ins[0])]
+                continue
+            if opened == "neg":
+                stack.append((_mul_scales(scale, -1, dtype), ins[0]))
+                continue
+            if opened in ("mul", "true_div", "reciprocal"):
+                split = _split_scale(fgraph, v, dtype)
+                if split is not None and split[1] is not v:
+                    stack.append((_mul_scales(scale, split[0], dtype), split[1]))
+                    continue
+        if (isinstance(owner_op(v), (Gemv, Gemm)) and not v.owner.op.destroy_map
+                and not root and n_clients(fgraph, v) == 1):
+            # Gemv(z, alpha, a, b, beta) = beta * z + alpha * dot(a, b)
+            z, alpha, a, b, beta = v.owner.inputs
+            product = Dot()(a, b)
+            fresh.add(product)
+            stack += [(_mul_scales(scale, _as_scale(beta), dtype), z),
+                      (_mul_scales(scale, _as_scale(alpha), dtype), product)]
+            continue
+        for term in terms:
+            if same(term[1], v):
+                term[0] = _add_scales(term[0], scale, dtype)
+                break
+        else:
+            terms.append([scale, v])
+        if len(terms) + len(stack) > _MAX_TERMS:
+            return None
+    return terms
+
+
+def _as_scale(v: Any) -> Scale:
+    value = scalar_value(v)
+    return v if value is None else value
+
+
+def _is_zero(scale: Scale) -> bool:
+    return not isinstance(scale, Variable) and scale == 0
+
+
 @register_rewrite(*_TAGS)
 @node_rewriter([OPS["add"], OPS["sub"]])
 def local_dot_to_gemm(fgraph: Any, node: Any) -> list[Any] | None:
     """alpha * dot(x, y) + beta * z -> Gemm(z, alpha, x, y, beta) (Gemv for a
-    matrix-vector dot)."""
+    matrix-vector dot); the sum may be any linear combination of the dot and
+    other terms with scalar coefficients, collected first:
+    z - 0.1 * (dot(a, v) + 0.02 * z) -> Gemv(z, -0.1, a, v, 0.998)."""
     out = node.outputs[0]
     dtype = out.type.dtype
     if dtype not in _BLAS_DTYPES or out.ndim not in (1, 2):
         return None
-    terms = add_terms(out, max_terms=2)
-    if len(terms) != 2:
-        return None
-    for k in (0, 1):
-        dot_part = _scaled(terms[k][1], terms[k][0], dtype)
-        z_part = _scaled(terms[1 - k][1], terms[1 - k][0], dtype)
-        if dot_part is None or z_part is None:
+    fresh: set[Any] = set()
+    terms = _linear_terms(fgraph, out, dtype, fresh)
+    if terms is None or len(terms) < 2 or any(_is_zero(s) for s, _ in terms):
+        return None  # a 0 coefficient: z * 0 would be nan for an inf z
+    for k, (alpha, d) in enumerate(terms):
+        if not isinstance(owner_op(d), Dot) or (
+                d not in fresh and n_clients(fgraph, d) != 1):
             continue
-        alpha, d = dot_part
-        beta, z = z_part
-        if not isinstance(owner_op(d), Dot) or n_clients(fgraph, d) != 1:
-            continue
+        rest = terms[:k] + terms[k + 1:]
+        if len(rest) == 1:
+            beta, z = rest[0]
+        else:
+            beta, z = 1, None
+            for s, t in rest:
+                st = t if isinstance(s, (int, float)) and s == 1 else \
+                    OPS["mul"](_scale_var(s, dtype), t)
+                z = st if z is None else OPS["add"](z, st)
         a, b = d.owner.inputs
         if {a.dtype, b.dtype, z.dtype, d.dtype} != {dtype} or z.ndim != out.ndim:
+            continue
+        if is_scalar_like(z):  # dot + bias stays elementwise (fusion takes it)
             continue
         alpha, beta = _scale_var(alpha, dtype), _scale_var(beta, dtype)
         if a.ndim == 2 and b.ndim == 2:

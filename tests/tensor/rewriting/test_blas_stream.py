@@ -256,3 +256,30 @@ def test_random_elementwise_f_equals_the_two_pass_graph():
                                    atol=1e-10)
 
     check()
+
+
+def test_theano_tutorial_logreg_with_l2_streams() -> None:
+    """Theano's documented example: the L2 term makes the update
+    ``w - 0.1 * (X.T @ g + 0.02 * w)``, which becomes
+    ``Gemv(w, -0.1, X.T, g, 0.998)`` and then one ``StreamGemv`` pass."""
+    X, t = _data()  # noqa: N806
+    w0 = np.linspace(-0.3, 0.3, 7)
+    results = []
+    for stream in (True, False):
+        x, y = T.dmatrix("x"), T.dvector("y")
+        w = sa.shared(w0.copy(), name="w")
+        b = sa.shared(0.0, name="b")
+        p_1 = 1 / (1 + T.exp(-T.dot(x, w) - b))
+        prediction = p_1 > 0.5
+        xent = -y * T.log(p_1) - (1 - y) * T.log(1 - p_1)
+        cost = xent.mean() + 0.01 * (w ** 2).sum()
+        gw, gb = sa.grad(cost, [w, b])
+        train = sa.function([x, y], [prediction, xent], mode=_mode(stream=stream),
+                            updates=((w, w - 0.1 * gw), (b, b - 0.1 * gb)))
+        assert len(_ops(train, StreamGemv)) == (1 if stream else 0)
+        if stream:
+            assert not _ops(train, Dot) and not _ops(train, Gemv)
+        out = [train(X, t) for _ in range(3)]
+        results.append([*out[-1], w.get_value(), b.get_value()])
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
