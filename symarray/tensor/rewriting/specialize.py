@@ -174,6 +174,9 @@ def _scale_var(scale: Any, dtype: str) -> Any:
 #   Gemv(z, alpha, A, v, beta) = beta * z + alpha * dot(A, v).
 
 _MAX_TERMS = 16
+#: most variables one collection looks at: every sum of a long chain
+#: (y = y * a + b, 10k times) is a root, so an unbounded walk is quadratic
+_MAX_VISITED = 64
 Scale = Any  # a Python number or a 0-d variable
 
 
@@ -242,8 +245,12 @@ def _linear_terms(fgraph: Any, out: Any, dtype: str,
     added to ``fresh``."""
     terms: list[list[Any]] = []
     stack: list[tuple[Scale, Any]] = [(1, out)]
+    visited = 0
     while stack:
         scale, v = stack.pop()
+        visited += 1
+        if visited > _MAX_VISITED:  # a long chain (each of its sums is a root)
+            return None
         root = v is out
         opened = elemwise_name(v)
         if opened is not None and v.dtype == dtype and (

@@ -174,3 +174,22 @@ def test_linear_combinations_keep_their_values(recipe: Any, seed: int) -> None:
     # the dot always appears, so the sum is one the rewrite may take
     out = recipe(env) + 0.5 * T.dot(env["A"], env["v"]) - env["z"] / 3
     _compare(out, seed)
+
+
+def test_long_chain_is_not_walked_from_every_sum() -> None:
+    # y = y * a + b repeated: every add is a root of local_dot_to_gemm; the
+    # collection gives up after a bounded walk instead of reading the whole
+    # chain below each root (quadratic: a 10k-node chain never compiled)
+    from symarray.graph.fg import FunctionGraph
+    from symarray.tensor.rewriting.specialize import _MAX_VISITED, _linear_terms
+
+    x = T.dvector("x")
+    y = x
+    for _ in range(4 * _MAX_VISITED):
+        y = y * 1.0001 + 0.5
+    fgraph = FunctionGraph([x], [y], clone=False)
+    assert _linear_terms(fgraph, y, "float64", set()) is None
+    # a short one is still collected
+    short = x * 2.0 + 0.5
+    fgraph = FunctionGraph([x], [short], clone=False)
+    assert _linear_terms(fgraph, short, "float64", set()) is not None
