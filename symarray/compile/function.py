@@ -693,33 +693,18 @@ _FRESH_BACKENDS = frozenset({"c", "codegen"})
 
 def _guarded_outputs(vm: Any, n_out: int) -> tuple[int, ...]:
     """Which of the first ``n_out`` outputs of ``vm``'s program may share
-    memory with an argument: those whose view/destroy chain reaches a graph
-    input or a constant, or passes a node without a C thunk (``perform``
-    may return its input although the op declares no view).  All of them
-    when ``vm`` has no Program."""
+    memory with an argument (:func:`symarray.vm.assembler.aliasing_outputs`,
+    trusting only ``_FRESH_BACKENDS``).  All of them when ``vm`` has no
+    Program."""
+    from symarray.vm.assembler import aliasing_outputs
+
     program = getattr(vm, "program", None)
     outputs = getattr(program, "outputs", None) or []
     if program is None or len(outputs) < n_out:
         return tuple(range(n_out))
     thunk_of = dict(zip(program.nodes, program.thunks, strict=True))
-    guarded = []
-    for k, out in enumerate(outputs[:n_out]):
-        stack, seen = [out], set()
-        while stack:  # no recursion: in-place chains can be very long
-            var = stack.pop()
-            node = var.owner
-            backend = getattr(thunk_of.get(node), "backend", None)
-            if node is None or backend not in _FRESH_BACKENDS:
-                guarded.append(k)
-                break
-            j = node.outputs.index(var)
-            sources = list((node.op.view_map or {}).get(j, ()))
-            sources += (node.op.destroy_map or {}).get(j, ())
-            for i in sources:
-                if node.inputs[i] not in seen:
-                    seen.add(node.inputs[i])
-                    stack.append(node.inputs[i])
-    return tuple(guarded)
+    return tuple(aliasing_outputs(outputs[:n_out], thunk_of,
+                                  _FRESH_BACKENDS.__contains__))
 
 
 def _profiled_copy(maker: FunctionMaker, trust_input: bool, profile: Any, vm: Any,

@@ -34,7 +34,7 @@ intermediates with disjoint lifetimes reuse one buffer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -311,26 +311,33 @@ def _after_call(schedule: Sequence[Apply], cell_of: dict[Variable, int],
 
 def _outputs_fresh(outputs: Sequence[Variable], thunks: list[Any],
                    schedule: Sequence[Apply]) -> bool:
-    """True when every output is memory the VM's C thunks allocated: each
-    node on the output's view/destroy chain has a C thunk, and the chain
-    ends at a node output (not at a graph input or a constant)."""
+    """True when every output is memory the VM's C thunks allocated (see
+    :func:`aliasing_outputs`; ``py`` and ``numpy`` thunks run ``perform``)."""
     thunk_of = {node: t for node, t in zip(schedule, thunks, strict=True)}
-    stack = list(outputs)
-    seen: set[Variable] = set()
-    while stack:  # no recursion: in-place chains can be 10,000s of nodes long
-        var = stack.pop()
-        if var in seen:
-            continue
-        seen.add(var)
-        node = var.owner
-        if node is None or node not in thunk_of:
-            return False
-        # "numpy": perform thunks labelled NumPy-backed (kernels_c.numpy_backed)
-        if getattr(thunk_of[node], "backend", "py") in ("py", "numpy"):
-            return False
-        j = node.outputs.index(var)
-        view_map = getattr(node.op, "view_map", None) or {}
-        destroy_map = getattr(node.op, "destroy_map", None) or {}
-        sources = list(view_map.get(j, ())) + list(destroy_map.get(j, ()))
-        stack.extend(node.inputs[i] for i in sources)
-    return True
+    return not aliasing_outputs(outputs, thunk_of,
+                                lambda backend: backend not in (None, "py", "numpy"))
+
+
+def aliasing_outputs(outputs: Sequence[Variable], thunk_of: Mapping[Apply, Any],
+                     fresh: Callable[[str | None], bool]) -> list[int]:
+    """Positions of the ``outputs`` that may share memory with an argument
+    or a constant: those whose view/destroy chain reaches a graph input or
+    a constant, or passes a node whose thunk's backend is not ``fresh``
+    (``perform`` may return an input although the op declares no view)."""
+    aliasing = []
+    for k, out in enumerate(outputs):
+        stack, seen = [out], {out}
+        while stack:  # no recursion: in-place chains can be 10,000s of nodes long
+            var = stack.pop()
+            node = var.owner
+            if node is None or not fresh(getattr(thunk_of.get(node), "backend", None)):
+                aliasing.append(k)
+                break
+            j = node.outputs.index(var)
+            sources = list((getattr(node.op, "view_map", None) or {}).get(j, ()))
+            sources += (getattr(node.op, "destroy_map", None) or {}).get(j, ())
+            for i in sources:
+                if node.inputs[i] not in seen:
+                    seen.add(node.inputs[i])
+                    stack.append(node.inputs[i])
+    return aliasing
