@@ -68,6 +68,11 @@ EXTENSION_ARGS["symarray.kernels_c._indexing"] = {
 EXTENSION_ARGS["symarray.vm._cvm"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
 EXTENSION_ARGS["symarray.vm._loop"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
 EXTENSION_ARGS["symarray.vm._loop_profile"] = EXTENSION_ARGS["symarray.vm._loop"]
+# the buffer pool (NumPy's allocator while a VM runs; includes _pool.h)
+EXTENSION_ARGS["symarray.vm._pool"] = {
+    "compile": ["-pthread", f"-I{ROOT / 'symarray' / 'vm'}"],
+    "link": ["-pthread"],
+}
 
 
 def _pyx_files() -> list[str]:

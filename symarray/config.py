@@ -572,6 +572,17 @@ _add(
     "kept buffer (the static memory planner; off: each keeps its own)",
     affects_graph=False,
 )
+buffer_pool_mb: int
+_add(
+    "buffer_pool_mb",
+    IntParam(1024, minimum=0),
+    "MiB of freed large buffers (128 KiB and up) that C-VM calls keep for their "
+    "next allocations of about the same size, so a repeated call does not "
+    "page-fault its intermediates in again (capped at an eighth of the physical "
+    "memory; 0: off, NumPy's default allocator; see docs/memory.md); read when a "
+    "function is compiled",
+    affects_graph=False,
+)
 cast_policy: str
 _add(
     "cast_policy",

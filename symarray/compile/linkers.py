@@ -276,4 +276,8 @@ def _python_vm(fgraph: FunctionGraph, schedule: Sequence[Apply],
 @register_linker("cvm", "c|py")
 def _cython_vm(fgraph: FunctionGraph, schedule: Sequence[Apply],
                allow_gc: bool) -> CyVM:
+    from symarray import config
+    from symarray.vm import _pool
+
+    _pool.set_limit_mb(config.buffer_pool_mb)  # the pool is process-wide
     return CyVM(_program(fgraph, schedule, allow_gc, ("c",)))

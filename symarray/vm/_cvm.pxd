@@ -12,7 +12,7 @@ cimport numpy as cnp
 from cpython.object cimport PyObject
 from cpython.pythread cimport PyThread_type_lock
 from cpython.ref cimport Py_INCREF, Py_XDECREF
-from libc.stdint cimport int32_t, int64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 
 # Opcodes of the bytecode (the same numbers as symarray.vm.program.Opcode).
@@ -219,11 +219,15 @@ cdef class CyVM:
     cdef PyThread_type_lock turnstile
     # thread id running the call (re-entrant calls are refused)
     cdef long owner
+    # calls left to run without the buffer pool (see _pool_begin)
+    cdef int pool_idle
     cdef int dispatch(self) except -1
     cdef _init_checks(self, program, list keep)
     cdef int _acquire(self) except -1
     cdef void _release(self) noexcept
     cdef int _run(self) except -1
+    cdef object _pool_begin(self, uint64_t* allocs)
+    cdef int _pool_end(self, object previous, uint64_t allocs) except -1
     cdef _failed(self, err)
     cdef void _clear_after_call(self) noexcept
     cdef int _set_inputs(self, object values, bint is_tuple) except -1
