@@ -64,8 +64,10 @@ EXTENSION_ARGS["symarray.kernels_c._indexing"] = {
     "compile": [f"-I{ROOT / 'symarray' / 'kernels_c'}"],
 }
 
-# the VM and the scan loop thunk (include _ticks.h, the profiling clock)
+# the VM, its profiled twin and the scan loop thunk (the twin and the loop's
+# part timer include _ticks.h, the profiling clock)
 EXTENSION_ARGS["symarray.vm._cvm"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
+EXTENSION_ARGS["symarray.vm._cvm_profile"] = EXTENSION_ARGS["symarray.vm._cvm"]
 EXTENSION_ARGS["symarray.vm._loop"] = {"compile": [f"-I{ROOT / 'symarray' / 'vm'}"]}
 EXTENSION_ARGS["symarray.vm._loop_profile"] = EXTENSION_ARGS["symarray.vm._loop"]
 # the buffer pool (NumPy's allocator while a VM runs; includes _pool.h)

@@ -13,7 +13,7 @@ function (``SYMARRAY_FLAGS=profile=True``, with ``profile_memory`` and
   last calls (``ProfileStats(trace_calls=N)``);
 * ``f.profile.picture("graph.svg")``: the graph, nodes coloured by time.
 
-The VM records raw timings (:class:`~symarray.vm._cvm.CyProfile`); this
+The VM records raw timings (:class:`~symarray.vm._cvm_profile.CyProfile`); this
 package formats them.  See docs/profiling.md.
 """
 

@@ -43,7 +43,8 @@ from typing import Any
 
 from symarray.compile.function import Function, FunctionMaker
 from symarray.profiling.stats import CompileStats, FunctionProfile, ProfileStats
-from symarray.vm._cvm import CyProfile, CyProfiledVM, CyVM
+from symarray.vm._cvm import CyVM
+from symarray.vm._cvm_profile import CyProfile, CyProfiledVM
 from symarray.vm.pyvm import ProfiledPyVM, PyVM
 
 __all__ = ["resolve_profile", "ProfiledFunction", "profiled_vm",

@@ -1,5 +1,5 @@
 """Turn a live :class:`~symarray.profiling.stats.FunctionProfile` (raw clock
-ticks in the VM's :class:`~symarray.vm._cvm.CyProfile`) into a
+ticks in the VM's :class:`~symarray.vm._cvm_profile.CyProfile`) into a
 :class:`~symarray.profiling.stats.FunctionStats` snapshot in seconds and
 bytes, with the node names, backends and creation sites the reports show.
 
@@ -22,7 +22,7 @@ from symarray.profiling.stats import (
     PartStats,
     TracedCall,
 )
-from symarray.vm._cvm import ns_per_tick
+from symarray.vm._cvm_profile import ns_per_tick
 
 __all__ = ["snapshot"]
 

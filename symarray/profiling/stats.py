@@ -2,7 +2,7 @@
 
 Design:
 
-* The VM records raw numbers (:class:`~symarray.vm._cvm.CyProfile`: per node
+* The VM records raw numbers (:class:`~symarray.vm._cvm_profile.CyProfile`: per node
   calls and clock ticks, run totals, output bytes, a trace ring); it never
   imports this package.  A profiled :class:`~symarray.compile.function.
   Function` (:mod:`symarray.profiling.attach`) runs the profiled twin of its
@@ -246,7 +246,7 @@ def _node_from_dict(d: dict[str, Any]) -> NodeStats:
 class FunctionProfile:
     """The live profile of one compiled function (see module docstring).
 
-    ``recorder`` is the VM's :class:`~symarray.vm._cvm.CyProfile`, ``program``
+    ``recorder`` is the VM's :class:`~symarray.vm._cvm_profile.CyProfile`, ``program``
     the VM's Program; ``calls``/``call_ns`` (and its parts ``vm_call_ns``,
     ``release_ns``) are counted by the profiled Function; ``inner`` maps a
     node index to the live profiles of the programs run inside that node;

@@ -68,13 +68,13 @@ from libc.stdint cimport int64_t
 
 from symarray.vm._cvm cimport (
     CCell,
-    CyProfiledVM,
     CyPyThunk,
     CyStorage,
     CyThunk,
     CyVM,
     cell_set,
 )
+from symarray.vm._cvm_profile cimport CyProfiledVM
 from symarray.vm._loop_profile cimport CyLoopProfile
 from symarray.vm._loop_rows cimport (
     MAXD,
@@ -428,7 +428,7 @@ cdef class CyLoopThunk(CyThunk):
     def profile_parts(self):
         """Where the time of this thunk's calls went since profiling started:
         one ``(name, calls, ticks)`` per part of :data:`LOOP_PARTS`, ticks
-        of the profiling clock (``symarray.vm._cvm.ns_per_tick`` converts);
+        of the profiling clock (``symarray.vm._cvm_profile.ns_per_tick`` converts);
         empty when the thunk is not profiled.  ``calls`` counts calls, but
         steps for the inner program."""
         return [] if self.prof is None else self.prof.parts()

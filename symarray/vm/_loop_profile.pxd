@@ -4,7 +4,8 @@
 
 from libc.stdint cimport int64_t
 
-from symarray.vm._cvm cimport CyProfile, CyVM
+from symarray.vm._cvm cimport CyVM
+from symarray.vm._cvm_profile cimport CyProfile
 
 
 cdef class CyLoopProfile:

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from symarray.vm._cvm import CyProfile
+from symarray.vm._cvm_profile import CyProfile
 
 #: (name, what it covers) of each part of a profiled loop call: loop setup,
 #: inner program, between steps, loop finish, perform fallback

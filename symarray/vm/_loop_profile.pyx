@@ -6,7 +6,7 @@ profiler called (:mod:`symarray.profiling.attach`) runs its steps on the
 profiled twin of its inner VM and holds a :class:`CyLoopProfile`, which
 
 * counts each step as one run of the inner VM's recorder
-  (:class:`~symarray.vm._cvm.CyProfile`: per inner node calls and ticks,
+  (:class:`~symarray.vm._cvm_profile.CyProfile`: per inner node calls and ticks,
   and the trace ring of the last steps);
 * times the parts of each call with the same clock (:data:`LOOP_PARTS`:
   setup, the inner program, the work between steps, finish, perform
@@ -22,13 +22,14 @@ profiled.
 cimport numpy as cnp
 from libc.stdint cimport int64_t
 
-from symarray.vm._cvm cimport CyProfile, CyVM
+from symarray.vm._cvm cimport CyVM
+from symarray.vm._cvm_profile cimport CyProfile
 
 import numpy as np
 
 cnp.import_array()
 
-cdef extern from "_ticks.h":  # the profiling clock (the same as _cvm's)
+cdef extern from "_ticks.h":  # the profiling clock (the same as _cvm_profile's)
     long long symarray_ticks() noexcept nogil
 
 # the parts of a call a profiled loop times (LOOP_PARTS)
@@ -53,7 +54,7 @@ LOOP_PARTS = (
 
 cdef class CyLoopProfile:
     """Times the parts of a loop thunk's calls and counts its steps as runs
-    of ``recorder`` (the inner VM's :class:`~symarray.vm._cvm.CyProfile`).
+    of ``recorder`` (the inner VM's :class:`~symarray.vm._cvm_profile.CyProfile`).
 
     The thunk marks each call: :meth:`begin_call`, :meth:`setup_done` (the
     buffers and views are ready), :meth:`step` per step (runs the inner

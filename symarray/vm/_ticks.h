@@ -1,9 +1,9 @@
-/* The profiling clock, shared by the profiled VM (_cvm.pyx) and the scan
- * loop thunk (_loop.pyx), so that their readings can be compared and nested.
+/* The profiling clock, shared by the profiled VM (_cvm_profile.pyx) and the
+ * scan loop's part timer (_loop_profile.pyx), so that their readings can be compared and nested.
  *
  * symarray_ticks(): the CPU's time-stamp counter where there is one (x86:
  * about 10 ns a reading, constant rate on current CPUs; converted with
- * symarray.vm._cvm.ns_per_tick), else CLOCK_MONOTONIC in nanoseconds.
+ * symarray.vm._cvm_profile.ns_per_tick), else CLOCK_MONOTONIC in nanoseconds.
  * SYMARRAY_TICKS_ARE_NS: 1 when the readings are nanoseconds.
  */
 #ifndef SYMARRAY_TICKS_H

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from symarray.graph.basic import Apply
-from symarray.vm._cvm import CyProfile, CyPyThunk
+from symarray.vm._cvm import CyPyThunk
+from symarray.vm._cvm_profile import CyProfile
 from symarray.vm.program import Opcode, Program
 
 __all__ = ["PyVM", "ProfiledPyVM", "make_py_thunk", "describe_failure",
@@ -156,8 +157,8 @@ class PyVM:
 
 
 class ProfiledPyVM(PyVM):
-    """The Python twin of :class:`~symarray.vm._cvm.CyProfiledVM`: records
-    the same numbers in ``profile`` (a :class:`~symarray.vm._cvm.CyProfile`
+    """The Python twin of :class:`~symarray.vm._cvm_profile.CyProfiledVM`: records
+    the same numbers in ``profile`` (a :class:`~symarray.vm._cvm_profile.CyProfile`
     with ``clock="ns"``, read with ``time.perf_counter_ns``)."""
 
     def __init__(self, program: Program, profile: CyProfile) -> None:

@@ -32,7 +32,7 @@ from symarray.profiling.attach import (
     resolve_profile,
 )
 from symarray.vm import CyPyThunk, CyVM, PyVM
-from symarray.vm._cvm import CyProfile, CyProfiledVM
+from symarray.vm._cvm_profile import CyProfile, CyProfiledVM
 from symarray.vm.pyvm import ProfiledPyVM
 
 LINKERS = ["py", "vm", "cvm", "cvm_nogc"]
