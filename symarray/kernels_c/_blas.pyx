@@ -641,14 +641,18 @@ cdef class _CyUpdateThunk(_CyBlasThunk):
                      int* ld) except -1:
         """Point the output at the array BLAS updates: z itself (in place,
         when BLAS can write it and no other input overlaps it), or a C-ordered
-        copy of z.  Returns 0, or 1 when perform must run instead."""
+        copy of z, broadcast to the product's shape when z is a row or column
+        (a bias).  Returns 0, or 1 when perform must run instead."""
         cdef CCell* z = self.ins[0]
         cdef CCell* out = self.outs[0]
         cdef int i, d
+        cdef bint stretched = False
         for d in range(ndim):
             if z.shape[d] != shape[d]:
-                return 1  # z broadcasts against the product: perform
-        if self.inplace and (z.flags & cnp.NPY_ARRAY_WRITEABLE):
+                if z.shape[d] != 1:
+                    return 1  # perform raises the shape error
+                stretched = True
+        if self.inplace and not stretched and (z.flags & cnp.NPY_ARRAY_WRITEABLE):
             if ndim == 2:
                 layout[0] = sb_layout(shape[0], shape[1], z.strides[0], z.strides[1],
                                       self.itemsize, ld)

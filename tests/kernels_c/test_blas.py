@@ -247,6 +247,30 @@ def test_update_with_zero_length_and_broadcast_z():
                  np.ones((2, 5)), np.asarray(1.0)])
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+@pytest.mark.parametrize("zshape", [(1, 5), (4, 1), (1, 1)])
+def test_gemm_broadcasts_a_bias_z_in_c(zshape, inplace, monkeypatch):
+    """z of length 1 along an axis (dot(x, W) + b) is stretched into a new
+    C-ordered output by the kernel itself; perform never runs, z is untouched."""
+    op = Gemm(inplace=inplace)
+    z = TensorType("float64", shape=(None, None))()
+    node = op(z, 0.5, T.dmatrix(), T.dmatrix(), 2.0).owner
+    rng = np.random.default_rng(8)
+    args = [rng.random(zshape), np.asarray(0.5), rng.random((4, 3)),
+            rng.random((3, 5)), np.asarray(2.0)]
+    expected = run_perform(node, args)
+    z_before = args[0].copy()
+
+    def no_perform(*a, **k):
+        raise AssertionError("Gemm's perform ran: the C kernel declined a bias z")
+
+    monkeypatch.setattr(Gemm, "perform", no_perform)
+    got = run_c(node, args)[2]
+    np.testing.assert_allclose(got, expected, rtol=1e-13)
+    assert got.shape == (4, 5) and got.flags.c_contiguous
+    np.testing.assert_array_equal(args[0], z_before)
+
+
 def test_through_function():
     x, y, z = T.dmatrix("x"), T.dmatrix("y"), T.dmatrix("z")
     rng = np.random.default_rng(7)
