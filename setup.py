@@ -59,6 +59,14 @@ EXTENSION_ARGS["symarray.kernels_c._reduce"] = EXTENSION_ARGS[
 EXTENSION_ARGS["symarray.kernels_c._blas_stream"] = EXTENSION_ARGS[
     "symarray.kernels_c._composite"]
 
+# softmax / log-softmax (include _nnet_core.h: "omp simd" rows calling
+# libmvec's exp, as _composite is built)
+EXTENSION_ARGS["symarray.kernels_c._nnet"] = {
+    "compile": ["-fopenmp-simd", "-fno-math-errno",
+                f"-I{ROOT / 'symarray' / 'kernels_c'}"],
+    "link": ["-lm"] + (["-lmvec"] if _GLIBC_X86_64 else []),
+}
+
 # indexing kernels (include _indexing.h)
 EXTENSION_ARGS["symarray.kernels_c._indexing"] = {
     "compile": [f"-I{ROOT / 'symarray' / 'kernels_c'}"],

@@ -40,6 +40,7 @@ KERNEL_MODULES.append("symarray.kernels_c.scan")
 KERNEL_MODULES.append("symarray.kernels_c.blas_stream")
 KERNEL_MODULES.append("symarray.kernels_c.mrg")
 KERNEL_MODULES.append("symarray.kernels_c.views")
+KERNEL_MODULES.append("symarray.kernels_c.nnet")
 # run-time codegen (config.c_codegen): asked before the interpreter's factory
 KERNEL_MODULES.insert(KERNEL_MODULES.index("symarray.kernels_c.composite"),
                       "symarray.kernels_c.codegen.thunk")

@@ -19,6 +19,8 @@ family (docs/rewrites.md has the table of every rewrite):
     ``gemv(y0, a, X.T, f(X @ w), b)`` -> one ``StreamGemv`` pass over ``X``.
 ``inplace``
     ops -> their in-place versions, where the destroy handler allows.
+``nnet``
+    ``softmax(x)`` as ``exp(log_softmax(x))`` when both are computed.
 ``shape``
     the shape feature and the rewrites that read static or symbolic shapes.
 ``specialize``
@@ -44,6 +46,7 @@ from symarray.tensor.rewriting import (  # noqa: F401  (importing registers them
     fuse_reduce,
     fusion,
     inplace,
+    nnet,
     shape,
     specialize,
     stabilize,
