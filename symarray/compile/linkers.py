@@ -277,7 +277,7 @@ def _python_vm(fgraph: FunctionGraph, schedule: Sequence[Apply],
 def _cython_vm(fgraph: FunctionGraph, schedule: Sequence[Apply],
                allow_gc: bool) -> CyVM:
     from symarray import config
-    from symarray.vm import _pool
+    from symarray.vm._pool import set_limit_mb
 
-    _pool.set_limit_mb(config.buffer_pool_mb)  # the pool is process-wide
+    set_limit_mb(config.buffer_pool_mb)  # the pool is process-wide
     return CyVM(_program(fgraph, schedule, allow_gc, ("c",)))
