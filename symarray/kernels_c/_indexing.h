@@ -1,5 +1,6 @@
 /* C loops of symarray/kernels_c/_indexing.pyx: gathers and scatters over
-   one index array (or a mask's byte offsets), and the mask scan.
+   one index array (or a mask's or several index arrays' byte offsets), the
+   mask scan and the coordinate offsets.
 
    A loop (SA_IX_LOOP) walks the outer positions (merged dims before the
    index), then the index positions, then runs a row operation over the
@@ -232,6 +233,81 @@ static npy_intp sa_ix_check(const char *idx, npy_intp st, npy_intp m,
         if (r < -(npy_int64)n || r >= (npy_int64)n) return i;
     }
     return -1;
+}
+
+/* Coordinate indexing x[i0, i1, ...]: k integer index arrays broadcast
+   together, each indexing one axis.  sa_co_offsets turns them into the
+   byte offset into the target of each position of the broadcast index
+   shape (C order), so the loops above run with ax_t = 1 and n = 0. */
+#define SA_CO_MAXK 8
+
+typedef struct {
+    int k;                            /* number of index arrays */
+    int q;                            /* dims of the broadcast shape (>= 1) */
+    npy_intp shape[SA_IX_MAXD];       /* the broadcast index shape */
+    const char *data[SA_CO_MAXK];     /* each array's first element */
+    int itemsize[SA_CO_MAXK];         /* 1, 2, 4 or 8 */
+    int is_signed[SA_CO_MAXK];        /* else unsigned (uint64 reads as
+                                         int64, as NumPy casts it to intp) */
+    npy_intp st[SA_CO_MAXK][SA_IX_MAXD];  /* strides, 0 on broadcast dims */
+    npy_intp n[SA_CO_MAXK];           /* length of the axis it indexes */
+    npy_intp tst[SA_CO_MAXK];         /* target's byte stride on that axis */
+} sa_co;
+
+/* One array's pass over the positions: out = (first ? 0 : out) + index *
+   target stride; 0, or -1 at the first index outside [-n, n). */
+#define SA_CO_PASS(NAME, T)                                                \
+static int NAME(const sa_co *c, int j, npy_int64 *out, int first) {       \
+    npy_intp cnt[SA_IX_MAXD];                                              \
+    const int q = c->q;                                                    \
+    const npy_intp len = c->shape[q - 1], ist = c->st[j][q - 1];           \
+    const npy_int64 n = c->n[j], tst = c->tst[j];                          \
+    const char *p = c->data[j];                                            \
+    int d;                                                                 \
+    for (d = 0; d < q; d++) cnt[d] = 0;                                    \
+    for (;;) {                                                             \
+        const char *ip = p;                                                \
+        for (npy_intp i = 0; i < len; i++, ip += ist) {                    \
+            npy_int64 r = (npy_int64)*(const T *)ip;                       \
+            if (r < 0) r += n;                                             \
+            if ((npy_uint64)r >= (npy_uint64)n) return -1;                 \
+            if (first) out[i] = r * tst; else out[i] += r * tst;           \
+        }                                                                  \
+        out += len;                                                        \
+        for (d = q - 2; d >= 0; d--) {                                     \
+            p += c->st[j][d];                                              \
+            if (++cnt[d] < c->shape[d]) break;                             \
+            p -= c->st[j][d] * c->shape[d]; cnt[d] = 0;                    \
+        }                                                                  \
+        if (d < 0) return 0;                                               \
+    }                                                                      \
+}
+
+SA_CO_PASS(sa_co_i1, npy_int8)
+SA_CO_PASS(sa_co_u1, npy_uint8)
+SA_CO_PASS(sa_co_i2, npy_int16)
+SA_CO_PASS(sa_co_u2, npy_uint16)
+SA_CO_PASS(sa_co_i4, npy_int32)
+SA_CO_PASS(sa_co_u4, npy_uint32)
+SA_CO_PASS(sa_co_i8, npy_int64)
+SA_CO_PASS(sa_co_u8, npy_uint64)
+
+typedef int (*sa_co_fn)(const sa_co *c, int j, npy_int64 *out, int first);
+
+/* The byte offsets of the positions (every shape[d] > 0) into out: 0, or
+   -1 when an index is out of range (or an item size is unknown). */
+static int sa_co_offsets(const sa_co *c, npy_int64 *out) {
+    static const sa_co_fn passes[2][4] = {
+        {sa_co_u1, sa_co_u2, sa_co_u4, sa_co_u8},
+        {sa_co_i1, sa_co_i2, sa_co_i4, sa_co_i8}};
+    for (int j = 0; j < c->k; j++) {
+        const int size = c->itemsize[j];
+        const int w = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 :
+                      size == 8 ? 3 : -1;
+        if (w < 0 || passes[c->is_signed[j] != 0][w](c, j, out, j == 0) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 #endif  /* SYMARRAY_INDEXING_H */

@@ -8,6 +8,8 @@ from symarray.vm._cvm import CyStorage, CyThunk
 NOGIL_MIN: int
 #: mode name -> number ("gather", "inc", "set")
 MODES: dict[str, int]
+#: most index arrays a CyCoordIndexThunk takes
+MAX_COORDS: int
 #: entry kind name -> number in CySubtensorThunk's code ("int", "slice",
 #: "newaxis", "ellipsis")
 ENTRY_KINDS: dict[str, int]
@@ -24,6 +26,14 @@ class CyIndexThunk(CyThunk):
                  mask: bool = False) -> None: ...
     def bind(self, storage: CyStorage, in_cells: Any, out_cells: Any,
              keep_buffers: bool = False) -> None: ...
+
+class CyCoordIndexThunk(CyIndexThunk):
+    """Coordinate indexing ``x[i0, ..., i(k-1)]``: ``k`` integer index arrays
+    (any integer dtype, broadcast together) on axes ``axis .. axis+k-1``,
+    run in C (backend ``"c"``): a gather, or a scatter ``x[idx] += y`` /
+    ``x[idx] = y``."""
+
+    def __init__(self, node: Any, mode: str, axis: int, k: int) -> None: ...
 
 class CySubtensorThunk(CyThunk):
     """A ``Subtensor`` node whose view is built in C (backend ``"c"``);

@@ -22,6 +22,13 @@ the end; every index is checked before anything is written, and an
 out-of-range one raises ``IndexingError`` (an ``IndexError``) naming the
 index, the axis and its size.  A mask is turned into byte offsets first.
 
+:class:`CyCoordIndexThunk` runs coordinate indexing ``x[i, j]`` (and its
+scatters): ``k`` integer index arrays of any integer dtypes on adjacent
+axes, broadcast together as in NumPy; ``sa_co_offsets`` checks them and
+turns each position of the broadcast shape into one byte offset into the
+target, and the same loop runs over those offsets (the classifier loss
+``log_p[arange(n), y]`` and its gradient).
+
 Scatters write into ``x`` itself when the node is in place
 (``destroy_map``) and ``x`` is writeable and does not overlap ``y`` or the
 index; otherwise into a copy of ``x`` (in no-GC mode the output buffer of
@@ -32,8 +39,9 @@ release the GIL.
 view's shape, strides and data pointer are computed in C from the constant
 ``idx_list`` and the scalar index cells, skipping the Python-level key.
 
-Anything else (other dtypes, unaligned arrays, several index arrays, shapes
-that do not broadcast) runs the op's ``perform``, the living spec.
+Anything else (other dtypes, unaligned arrays, shapes that do not
+broadcast, a set whose repeated elements NumPy may write in another order)
+runs the op's ``perform``, the living spec.
 """
 
 cimport numpy as cnp
@@ -76,6 +84,18 @@ cdef extern from "_indexing.h":
                               cnp.npy_int64* out) noexcept nogil
     cnp.npy_intp sa_ix_check(const char* idx, cnp.npy_intp st, cnp.npy_intp m,
                              cnp.npy_intp n) noexcept nogil
+    enum: SA_CO_MAXK
+    ctypedef struct sa_co:
+        int k
+        int q
+        cnp.npy_intp shape[SA_IX_MAXD]
+        const char* data[SA_CO_MAXK]
+        int itemsize[SA_CO_MAXK]
+        int is_signed[SA_CO_MAXK]
+        cnp.npy_intp st[SA_CO_MAXK][SA_IX_MAXD]
+        cnp.npy_intp n[SA_CO_MAXK]
+        cnp.npy_intp tst[SA_CO_MAXK]
+    int sa_co_offsets(const sa_co* c, cnp.npy_int64* out) noexcept nogil
 
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -103,6 +123,9 @@ cdef enum:
 
 #: mode name -> number (CyIndexThunk's ``mode`` argument)
 MODES = {"gather": MODE_GATHER, "inc": MODE_INC, "set": MODE_SET}
+
+#: most index arrays a CyCoordIndexThunk takes
+MAX_COORDS = SA_CO_MAXK
 
 cdef int _INT64 = cnp.NPY_INT64
 
@@ -161,7 +184,8 @@ cdef class CyIndexThunk(CyFallbackThunk):
 
     cdef int mode               # MODE_GATHER, MODE_INC or MODE_SET
     cdef int axis               # first axis of x the index covers
-    cdef int index_input        # input number of the index array
+    cdef int index_input        # input number of the (first) index array
+    cdef int k                  # number of index arrays (1 here)
     cdef int ndim               # x's rank
     cdef int typenum            # dtype number of x (and y, and the output)
     cdef int itemsize           # bytes per element
@@ -184,6 +208,7 @@ cdef class CyIndexThunk(CyFallbackThunk):
             raise ValueError("CyIndexThunk: gathers take integer indices only")
         self.axis = axis
         self.index_input = index_input
+        self.k = 1
         self.ndim = node.inputs[0].type.ndim
         self.typenum = dt.num
         self.itemsize = dt.itemsize
@@ -196,16 +221,14 @@ cdef class CyIndexThunk(CyFallbackThunk):
         cdef CCell* x = self.ins[0]
         cdef CCell* ic = self.ins[self.index_input]
         cdef CCell* y = NULL
-        cdef CCell* out = self.outs[0]
         cdef CCell* t
         cdef sa_ix a
         cdef cnp.ndarray idx_arr
         cdef object keep_idx = None
         cdef cnp.npy_intp sub_shape[MAXD]      # shape of x[idx]
         cdef cnp.npy_intp y_st[MAXD]           # y's strides broadcast to sub_shape
-        cdef cnp.npy_intp out_shape[MAXD]
-        cdef cnp.npy_intp sub_ndim, q, n, bad, work, k
-        cdef int d, j, axis = self.axis, ndim = self.ndim
+        cdef cnp.npy_intp sub_ndim, q, n, bad
+        cdef int d, axis = self.axis, ndim = self.ndim
         cdef int md = 1                        # dims of x the index covers
         cdef bint scatter = self.mode != MODE_GATHER
         # 1. operands the loops read directly; anything else goes to perform
@@ -225,6 +248,9 @@ cdef class CyIndexThunk(CyFallbackThunk):
         elif ic.typenum < 0 or not cnp.PyTypeNum_ISINTEGER(ic.typenum) or (
                 ic.typenum == cnp.NPY_UINT64 or ic.typenum == cnp.NPY_ULONGLONG):
             return self.fallback.run()
+        elif (self.mode == MODE_SET and ic.ndim > 1 and ic.size > 1
+              and not self._c_ordered(ic.size)):
+            return self.fallback.run()  # see _c_ordered
         # 2. the index as int64 positions (or byte offsets, for a mask)
         if self.mask:  # the offsets depend on the target's strides: step 5
             q = 1
@@ -260,33 +286,14 @@ cdef class CyIndexThunk(CyFallbackThunk):
         for d in range(axis + md, ndim):
             sub_shape[d - md + q] = x.shape[d]
         if scatter:
-            if not self._y_strides(y, sub_shape, sub_ndim, y_st):
+            if not self._y_strides(y, sub_shape, <int>sub_ndim, y_st):
                 return self.fallback.run()  # perform raises the shape error
             # y's index dims must be one run (or broadcast) of stride ax_s
             if not _one_run(sub_shape, y_st, axis, q, &a.ax_s):
                 return self.fallback.run()
         # 4. the output
-        if scatter:
-            if self.inplace and (x.flags & cnp.NPY_ARRAY_WRITEABLE) and not (
-                    _overlap(x, y) or _overlap(x, ic)):
-                if out.obj != x.obj:
-                    cell_set(out, <object>x.obj)
-            else:
-                if not (self.keep_buffers and cell_fits(out, self.typenum, ndim, x.shape)
-                        and not _overlap(out, x) and not _overlap(out, y)
-                        and not _overlap(out, ic)):
-                    cell_set(out, cnp.PyArray_EMPTY(ndim, x.shape, self.typenum, 0))
-                cnp.PyArray_CopyInto(<cnp.ndarray>out.obj, <cnp.ndarray>x.obj)
-            t = out
-        else:
-            for d in range(sub_ndim):
-                out_shape[d] = sub_shape[d]
-            if not (self.keep_buffers and cell_fits(out, self.typenum, sub_ndim,
-                                                    out_shape)
-                    and not _overlap(out, x) and not _overlap(out, ic)):
-                cell_set(out, cnp.PyArray_EMPTY(sub_ndim, out_shape, self.typenum, 0))
-            t = x
-        if a.m == 0 or t.size == 0 or out.size == 0 or (scatter and y.size == 0):
+        t = self._output(x, y, <int>sub_ndim, sub_shape)
+        if a.m == 0 or self._nothing_to_do(t, y):
             return 0
         # 5. the loop's view: outer dims, then the index, then inner dims
         if self.mask:
@@ -296,34 +303,97 @@ cdef class CyIndexThunk(CyFallbackThunk):
             a.ax_t = 1
         else:
             a.ax_t = t.strides[axis]
-        a.t_base = t.data
-        if scatter:
-            a.s_base = y.data
-            for d in range(axis):
-                a.outer_shape[d] = x.shape[d]
-                a.outer_t[d] = t.strides[d]
-                a.outer_s[d] = y_st[d]
-            k = 0
-            for d in range(axis + md, ndim):
-                a.inner_shape[k] = x.shape[d]
-                a.inner_t[k] = t.strides[d]
-                a.inner_s[k] = y_st[d - md + q]
-                k += 1
+        return self._loop(&a, x, y, t, y_st, md, <int>q)
+
+    cdef bint _c_ordered(self, cnp.npy_intp m) noexcept:
+        """Whether one index array of all ``m`` positions lies in C order with
+        positive strides: NumPy then sets in C order, as the loop does (with
+        every array in another order NumPy may walk the positions in that
+        order, and the value it writes last for a repeated element differs)."""
+        cdef CCell* ic
+        cdef cnp.npy_intp last
+        cdef int j, d
+        cdef bint ok
+        for j in range(self.k):
+            ic = self.ins[self.index_input + j]
+            if ic.size != m:
+                continue
+            ok = True
+            last = -1
+            for d in range(ic.ndim):
+                if ic.shape[d] == 1:
+                    continue
+                if ic.strides[d] <= 0 or (last >= 0 and ic.strides[d] > last):
+                    ok = False
+                    break
+                last = ic.strides[d]
+            if ok:
+                return True
+        return False
+
+    cdef bint _overlaps_index(self, CCell* c) noexcept:
+        """Whether ``c`` shares memory with one of the index cells."""
+        cdef int j
+        for j in range(self.k):
+            if _overlap(c, self.ins[self.index_input + j]):
+                return True
+        return False
+
+    cdef CCell* _output(self, CCell* x, CCell* y, int sub_ndim,
+                        cnp.npy_intp* sub_shape) except NULL:
+        """Make the output cell's array; the target (x, or the output of a
+        scatter: x itself in place, else a copy of x)."""
+        cdef CCell* out = self.outs[0]
+        if self.mode == MODE_GATHER:
+            if not (self.keep_buffers
+                    and cell_fits(out, self.typenum, sub_ndim, sub_shape)
+                    and not _overlap(out, x) and not self._overlaps_index(out)):
+                cell_set(out, cnp.PyArray_EMPTY(sub_ndim, sub_shape, self.typenum, 0))
+            return x
+        if self.inplace and (x.flags & cnp.NPY_ARRAY_WRITEABLE) and not (
+                _overlap(x, y) or self._overlaps_index(x)):
+            if out.obj != x.obj:
+                cell_set(out, <object>x.obj)
         else:
-            a.s_base = out.data
-            for d in range(axis):
-                a.outer_shape[d] = x.shape[d]
-                a.outer_t[d] = x.strides[d]
-                a.outer_s[d] = out.strides[d]
+            if not (self.keep_buffers and cell_fits(out, self.typenum, self.ndim,
+                                                    x.shape)
+                    and not _overlap(out, x) and not _overlap(out, y)
+                    and not self._overlaps_index(out)):
+                cell_set(out, cnp.PyArray_EMPTY(self.ndim, x.shape, self.typenum, 0))
+            cnp.PyArray_CopyInto(<cnp.ndarray>out.obj, <cnp.ndarray>x.obj)
+        return out
+
+    cdef bint _nothing_to_do(self, CCell* t, CCell* y) noexcept:
+        """Whether the target, the output or y is empty."""
+        return t.size == 0 or self.outs[0].size == 0 or (
+            self.mode != MODE_GATHER and y.size == 0)
+
+    cdef int _loop(self, sa_ix* a, CCell* x, CCell* y, CCell* t,
+                   cnp.npy_intp* y_st, int md, int q) except -1:
+        """Fill the outer and inner dims of ``a`` (``x``'s dims before and
+        after the ``md`` indexed ones; ``q``: the index's dims in x[idx])
+        and run the loop.  The caller has set ``m``, ``idx``, ``idx_st``,
+        ``n``, ``ax_t`` and, for a scatter, ``ax_s``."""
+        cdef CCell* out = self.outs[0]
+        cdef CCell* s = y if self.mode != MODE_GATHER else out
+        cdef cnp.npy_intp work
+        cdef int d, k = 0, axis = self.axis
+        a.t_base = t.data
+        a.s_base = s.data
+        if self.mode == MODE_GATHER:  # y_st: the output's own strides
+            y_st = out.strides
             a.ax_s = out.strides[axis + q - 1] if q > 0 else 0
-            k = 0
-            for d in range(axis + md, ndim):
-                a.inner_shape[k] = x.shape[d]
-                a.inner_t[k] = x.strides[d]
-                a.inner_s[k] = out.strides[d - md + q]
-                k += 1
+        for d in range(axis):
+            a.outer_shape[d] = x.shape[d]
+            a.outer_t[d] = t.strides[d]
+            a.outer_s[d] = y_st[d]
+        for d in range(axis + md, self.ndim):
+            a.inner_shape[k] = x.shape[d]
+            a.inner_t[k] = t.strides[d]
+            a.inner_s[k] = y_st[d - md + q]
+            k += 1
         a.nd_outer = _merge(axis, a.outer_shape, a.outer_t, a.outer_s)
-        a.nd_inner = _merge(<int>k, a.inner_shape, a.inner_t, a.inner_s)
+        a.nd_inner = _merge(k, a.inner_shape, a.inner_t, a.inner_s)
         if a.nd_inner == 0:
             a.nd_inner = 1
             a.inner_shape[0] = 1
@@ -336,9 +406,9 @@ cdef class CyIndexThunk(CyFallbackThunk):
             work *= a.inner_shape[d]
         if work >= _NOGIL_MIN:
             with nogil:
-                self.kernel(&a)
+                self.kernel(a)
         else:
-            self.kernel(&a)
+            self.kernel(a)
         return 0
 
     cdef bint _y_strides(self, CCell* y, cnp.npy_intp* sub_shape, int sub_ndim,
@@ -365,9 +435,196 @@ cdef class CyIndexThunk(CyFallbackThunk):
         flat = idx.reshape(-1) if q != 1 else idx
         value = int(flat[pos])
         shape = tuple(x.shape[d] for d in range(x.ndim))
+        what = "indexing" if self.mode == MODE_GATHER else "writing into"
         raise IndexingError(
             f"{self.node.op}: index {value} is out of bounds for axis {self.axis} "
-            f"with size {x.shape[self.axis]} (indexing an array of shape {shape})")
+            f"with size {x.shape[self.axis]} ({what} an array of shape {shape})")
+
+
+#: most positions whose offsets a CyCoordIndexThunk keeps between calls
+cdef cnp.npy_intp _KEEP_OFFSETS = 1 << 16
+
+
+cdef class CyCoordIndexThunk(CyIndexThunk):
+    """Coordinate indexing ``x[i0, ..., i(k-1)]``: ``k`` integer index arrays
+    on axes ``axis .. axis+k-1`` (full slices elsewhere), run in C.
+
+    The arrays (any integer dtype) broadcast together as in NumPy; their
+    values become the byte offset into the target of each position
+    (``sa_co_offsets``, which checks them), then :class:`CyIndexThunk`'s
+    loop runs over the positions in C order.  A set whose operands' layout
+    could make NumPy write repeated elements in another order runs
+    ``perform`` (see ``_c_ordered``), as do index errors, shapes that do
+    not broadcast and a y that does not fit (``perform`` reports them).
+    """
+
+    cdef object offsets         # int64 scratch: the positions' byte offsets
+                                # (kept for up to _KEEP_OFFSETS positions)
+
+    def __init__(self, node, str mode, int axis, int k):
+        CyIndexThunk.__init__(self, node, mode, axis, 1 if mode == "gather" else 2)
+        if not 1 <= k <= SA_CO_MAXK or axis + k > self.ndim:
+            raise ValueError(f"CyCoordIndexThunk: {k} index arrays from axis {axis} "
+                             f"of a {self.ndim}-d array (at most {SA_CO_MAXK})")
+        self.k = k
+        self.offsets = None
+
+    cdef int run(self) except -1:
+        cdef CCell* x = self.ins[0]
+        cdef CCell* y = NULL
+        cdef CCell* ic
+        cdef CCell* t
+        cdef sa_co co
+        cdef sa_ix a
+        cdef cnp.npy_intp sub_shape[MAXD]
+        cdef cnp.npy_intp y_st[MAXD]
+        cdef cnp.npy_intp m = 1
+        cdef cnp.npy_int64* offsets
+        cdef CCell y_copy               # y_full's data and size, for the loop
+        cdef object y_full = None
+        cdef object keep                # the offsets' array
+        cdef int j, d, lead, rc, q = 0, sub_ndim
+        cdef int axis = self.axis, k = self.k, ndim = self.ndim
+        cdef bint scatter = self.mode != MODE_GATHER
+        # 1. operands the loops read directly; anything else goes to perform
+        if x.typenum != self.typenum or x.ndim != ndim:
+            return self.fallback.run()
+        if scatter:
+            y = self.ins[1]
+            if y.typenum != self.typenum:
+                return self.fallback.run()
+        for j in range(k):
+            ic = self.ins[self.index_input + j]
+            if ic.typenum < 0 or not cnp.PyTypeNum_ISINTEGER(ic.typenum):
+                return self.fallback.run()
+            q = max(q, ic.ndim)
+        # 2. the broadcast index shape (perform raises NumPy's mismatch error)
+        for d in range(q):
+            co.shape[d] = 1
+        for j in range(k):
+            ic = self.ins[self.index_input + j]
+            lead = q - ic.ndim
+            for d in range(ic.ndim):
+                if ic.shape[d] == 1 or ic.shape[d] == co.shape[lead + d]:
+                    continue
+                if co.shape[lead + d] != 1:
+                    return self.fallback.run()
+                co.shape[lead + d] = ic.shape[d]
+        for d in range(q):
+            m *= co.shape[d]
+        # 3. the shape of x[idx]: outer dims, the broadcast index, inner dims
+        sub_ndim = axis + q + ndim - axis - k
+        if sub_ndim > MAXD:
+            return self.fallback.run()
+        for d in range(axis):
+            sub_shape[d] = x.shape[d]
+        for d in range(q):
+            sub_shape[axis + d] = co.shape[d]
+        for d in range(axis + k, ndim):
+            sub_shape[d - k + q] = x.shape[d]
+        if scatter:
+            if not self._y_strides(y, sub_shape, sub_ndim, y_st):
+                return self.fallback.run()  # perform raises the shape error
+            if self.mode == MODE_SET and m > 1 and not (
+                    self._c_ordered(m) or self._all_c_consistent(co.shape, q,
+                                                                 y_st + axis)):
+                return self.fallback.run()
+            if not _one_run(sub_shape, y_st, axis, q, &a.ax_s):
+                # y repeats along some index dims: a C-ordered copy of y
+                # broadcast to x[idx] (read before anything is written)
+                y_full = cnp.PyArray_EMPTY(sub_ndim, sub_shape, self.typenum, 0)
+                cnp.PyArray_CopyInto(<cnp.ndarray>y_full, <cnp.ndarray>y.obj)
+                y_copy.data = <char*>cnp.PyArray_DATA(<cnp.ndarray>y_full)
+                y_copy.size = cnp.PyArray_SIZE(<cnp.ndarray>y_full)
+                for d in range(sub_ndim):
+                    y_st[d] = cnp.PyArray_STRIDES(<cnp.ndarray>y_full)[d]
+                _one_run(sub_shape, y_st, axis, q, &a.ax_s)
+        # 4. the output, then the positions' byte offsets into the target
+        t = self._output(x, y, sub_ndim, sub_shape)
+        if y_full is not None:
+            y = &y_copy
+        if m == 0:
+            return 0  # NumPy checks no index then
+        self._describe(&co, t, q)
+        if m > _KEEP_OFFSETS:  # a large scratch is not kept between calls
+            keep = cnp.PyArray_EMPTY(1, &m, cnp.NPY_INT64, 0)
+        else:
+            if self.offsets is None or cnp.PyArray_SIZE(self.offsets) < m:
+                self.offsets = cnp.PyArray_EMPTY(1, &m, cnp.NPY_INT64, 0)
+            keep = self.offsets
+        offsets = <cnp.npy_int64*>cnp.PyArray_DATA(<cnp.ndarray>keep)
+        if m >= _NOGIL_MIN:
+            with nogil:
+                rc = sa_co_offsets(&co, offsets)
+        else:
+            rc = sa_co_offsets(&co, offsets)
+        if rc < 0:
+            return self.fallback.run()  # perform raises NumPy's IndexError
+        if self._nothing_to_do(t, y):
+            return 0
+        # 5. the loop over the offsets
+        a.m = m
+        a.idx = <const char*>offsets
+        a.idx_st = 8
+        a.n = 0
+        a.ax_t = 1
+        return self._loop(&a, x, y, t, y_st, k, q)
+
+    cdef bint _all_c_consistent(self, cnp.npy_intp* shape, int q,
+                                cnp.npy_intp* y_st) noexcept:
+        """Whether every index array and y (strides ``y_st`` over the
+        broadcast index shape ``shape``) is laid out in C order, broadcast
+        dims aside, with no negative stride: no operand then asks NumPy's
+        iterator to reorder or reverse the positions."""
+        cdef cnp.npy_intp st[MAXD]
+        cdef int j
+        if not _c_consistent(shape, y_st, q):
+            return False
+        for j in range(self.k):
+            _bcast_strides(self.ins[self.index_input + j], q, st)
+            if not _c_consistent(shape, st, q):
+                return False
+        return True
+
+    cdef void _describe(self, sa_co* co, CCell* t, int q) noexcept:
+        """The index arrays as ``sa_co_offsets`` reads them (``co.shape`` is
+        set); ``t``: the target."""
+        cdef CCell* ic
+        cdef int j
+        co.k = self.k
+        co.q = q
+        if q == 0:  # 0-d indices: one position
+            co.q = 1
+            co.shape[0] = 1
+        for j in range(self.k):
+            ic = self.ins[self.index_input + j]
+            co.data[j] = ic.data
+            co.itemsize[j] = <int>cnp.PyArray_ITEMSIZE(<cnp.ndarray>ic.obj)
+            co.is_signed[j] = cnp.PyTypeNum_ISSIGNED(ic.typenum)
+            co.n[j] = self.ins[0].shape[self.axis + j]
+            co.tst[j] = t.strides[self.axis + j]
+            _bcast_strides(ic, co.q, co.st[j])
+
+
+cdef void _bcast_strides(CCell* ic, int q, cnp.npy_intp* st) noexcept:
+    """``ic``'s strides over a ``q``-d broadcast shape (0 on broadcast dims)."""
+    cdef int d, lead = q - ic.ndim
+    for d in range(q):
+        st[d] = 0 if d < lead or ic.shape[d - lead] == 1 else ic.strides[d - lead]
+
+
+cdef bint _c_consistent(cnp.npy_intp* shape, cnp.npy_intp* st, int q) noexcept:
+    """Whether strides ``st`` over ``shape`` are non-negative and, where not
+    0 (broadcast), non-increasing (C order)."""
+    cdef cnp.npy_intp last = -1
+    cdef int d
+    for d in range(q):
+        if shape[d] == 1 or st[d] == 0:
+            continue
+        if st[d] < 0 or (last >= 0 and st[d] > last):
+            return False
+        last = st[d]
+    return True
 
 
 cdef bint _one_run(cnp.npy_intp* shape, cnp.npy_intp* st, int start, cnp.npy_intp q,

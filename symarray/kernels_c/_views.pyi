@@ -18,3 +18,8 @@ class CySumToShapeThunk(CyThunk):
 
 class CyAllocThunk(CyThunk):
     def __init__(self, node: Any) -> None: ...
+
+class CyARangeThunk(CyThunk):
+    """``ARange`` for integer, float32 and float64 dtypes: NumPy's values."""
+
+    def __init__(self, node: Any) -> None: ...

@@ -14,7 +14,7 @@ The factory is registered for :class:`~symarray.graph.basic.Op`, the last
 class of every op's MRO before ``object``, so the kernels registered for
 the op's own classes are always asked first, whatever the import order:
 an indexing node the C kernels of :mod:`symarray.kernels_c.indexing`
-decline (a mask read, several index arrays) shows ``numpy``.
+decline (a mask read, arrays apart in the key) shows ``numpy``.
 
 >>> import symarray.tensor as T
 >>> x = T.dmatrix("x")
@@ -78,7 +78,7 @@ NUMPY_BACKED: dict[type, str] = {
     Alloc: "np.empty and one broadcast fill (the C thunk declines unusual inputs)",
     AllocEmpty: "np.empty",
     BroadcastTo: "np.broadcast_to: a view (the C thunk declines unusual inputs)",
-    ARange: "np.arange",
+    ARange: "np.arange (the C thunk declines float16, bool and unusual inputs)",
     Eye: "np.eye",
     Repeat: "np.repeat",
     IdentityLikeOp: "TensorCopy (a memcpy), Unbroadcast and Assert (the input)",
@@ -98,15 +98,16 @@ NUMPY_BACKED: dict[type, str] = {
     AllocDiag: "np.diag",
     SearchsortedOp: "np.searchsorted",
     NonzeroOp: "np.nonzero",
-    SumToShape: "np.sum over the broadcast axes (the C thunk passes the input through when none)",
+    SumToShape: ("np.sum over the broadcast axes (the C thunk passes the input "
+                 "through when none)"),
     CountNonzero: "np.count_nonzero",
     SliceLength: "a slice length (Python integers)",
     Subtensor: "a view (the C view thunk declines unusual inputs)",
     IncSubtensor: "a copy, then one ufunc on a view (basic indices never repeat)",
     AdvancedSubtensor1: "fancy indexing (the C gather declines other dtypes)",
-    AdvancedSubtensor: "fancy indexing: masks, several index arrays",
+    AdvancedSubtensor: "fancy indexing: masks, mixed keys (the C gather declines)",
     AdvancedIncSubtensor1: "np.add.at (the C scatter declines other dtypes)",
-    AdvancedIncSubtensor: "np.add.at: several index arrays, mixed keys",
+    AdvancedIncSubtensor: "np.add.at: mixed keys (the C scatter declines)",
 }
 
 _CLASSES = tuple(NUMPY_BACKED)

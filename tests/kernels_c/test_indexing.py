@@ -315,8 +315,11 @@ def test_declined_keys_fall_back():
     assert _c_or_none(T.inc_subtensor(x[m], 1.0)) == "c"
     assert _c_or_none(T.set_subtensor(x[:, i], 1.0)) == "c"
     assert _c_or_none(x[m]) == "numpy"  # NumPy's mask read is as fast
-    assert _c_or_none(x[i, j]) == "numpy"  # several index arrays
-    assert _c_or_none(T.inc_subtensor(x[i, j], 1.0)) == "numpy"
+    assert _c_or_none(x[i, j]) == "c"  # coordinates (test_indexing_coords.py)
+    assert _c_or_none(T.inc_subtensor(x[i, j], 1.0)) == "c"
+    t = T.dtensor3("t")
+    assert _c_or_none(t[i, :, j]) == "numpy"  # arrays apart: their dims go first
+    assert _c_or_none(t[i, m]) == "numpy"  # an array with a mask
     assert _c_or_none(T.inc_subtensor(x[i, 1:], 1.0)) == "numpy"
     assert _c_or_none(T.inc_subtensor(x[1:3], 1.0)) == "numpy"  # basic IncSubtensor
     c = T.cmatrix("c")

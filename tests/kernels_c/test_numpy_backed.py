@@ -34,7 +34,8 @@ LABELS = [
     ("split", lambda: T.split(v, [1, 2], 2)[0], "numpy"),
     ("alloc", lambda: T.alloc(0.0, x.shape[0], 3), "c"),  # kernels_c/views.py
     ("zeros", lambda: T.zeros((3, 4)), "c"),  # kernels_c/views.py
-    ("arange", lambda: T.arange(x.shape[0]), "numpy"),
+    ("arange", lambda: T.arange(x.shape[0]), "c"),  # kernels_c/views.py
+    ("arange_float16", lambda: T.arange(0, x.shape[0], dtype="float16"), "numpy"),
     ("eye", lambda: T.eye(x.shape[0]), "numpy"),
     ("repeat", lambda: T.repeat(v, 2), "numpy"),
     ("broadcast_to", lambda: T.broadcast_to(v, (3, v.shape[0])), "c"),
@@ -50,14 +51,16 @@ LABELS = [
     ("diff", lambda: T.diff(v), "numpy"),
     ("searchsorted", lambda: T.searchsorted(v, v), "numpy"),
     ("mask_read", lambda: x[x > 0], "numpy"),
-    ("two_index_arrays", lambda: x[i, i], "numpy"),
+    ("two_index_arrays", lambda: x[i, i], "c"),  # kernels_c/indexing.py
+    ("arrays_apart", lambda: T.dtensor3()[i, :, i], "numpy"),
     ("basic_inc", lambda: T.inc_subtensor(x[1:], y), "numpy"),
     ("subtensor", lambda: x[1:, 0], "c"),
     ("gather", lambda: x[i], "c"),
     ("inc_rows", lambda: T.inc_subtensor(x[i], 1.0), "c"),
     ("set_mask", lambda: T.set_subtensor(x[x > 0], 0.0), "c"),
     ("exp", lambda: T.exp(x), "c"),
-    ("softmax", lambda: T.nnet.softmax(x), "py"),
+    ("softmax", lambda: T.nnet.softmax(x), "c"),  # kernels_c/nnet.py
+    ("crossentropy", lambda: T.nnet.crossentropy_categorical_1hot(x, i), "py"),
 ]
 
 

@@ -272,3 +272,119 @@ def test_compiled_graph_runs_the_c_thunks(linker):
     for node in f.maker.fgraph.toposort():
         if isinstance(node.op, (DimShuffle, Shape_i, Alloc, BroadcastTo)):
             assert kernels_c.make_thunk(node).backend == "c"
+
+
+# -- ARange --------------------------------------------------------------------------
+
+# (start, stop, step, their dtypes): what perform turns into Python numbers
+ARANGE_ARGS = [
+    (0, 10, 1), (0, 600, 1), (3, 20, 4), (20, 3, -4), (5, 5, 1), (5, 0, 1),
+    (-7, 7, 3), (0, 1, 1), (0, 2, 1), (0, 3, 1), (True, 5, True),
+    (0.5, 4.0, 0.7), (0.1, 1.0, 0.1), (1.0, 0.0, -0.1), (-3.3, 9.9, 1.7),
+    (0, 1, 0.1), (2, 9, 0.25), (0.0, 5.0, 3.0), (1e17, 1e17 + 1e3, 100.0),
+    (-1e-8, 1e-8, 3e-10), (2.5, 2.5, 0.1), (3, -1.5, -0.75),
+]
+ARANGE_OUT_DTYPES = ["int8", "uint8", "int16", "int32", "uint32", "int64", "uint64",
+                     "float32", "float64"]
+ARG_DTYPES = {int: ["int64", "int8", "uint16", "int32"], bool: ["bool"],
+              float: ["float64", "float32"]}
+
+
+def arange_node(dtype, arg_dtypes):
+    return T.ARange(dtype).make_node(*[var(d, ()) for d in arg_dtypes])
+
+
+def arange_args(args, k):
+    """The arguments as 0-d arrays: the k-th dtype each kind allows."""
+    out = []
+    for a in args:
+        kinds = ARG_DTYPES[type(a)]
+        dtype = kinds[k % len(kinds)]
+        if np.dtype(dtype).kind == "u" and a < 0:
+            dtype = "int64"
+        fits = np.can_cast(np.min_scalar_type(a), dtype)
+        if np.dtype(dtype).kind in "iu" and not fits:
+            dtype = "int64"
+        out.append(np.asarray(a, dtype=dtype))
+    return out
+
+
+def run_both(node, args):
+    """(C result or exception, perform result or exception)."""
+    results = []
+    for run in (run_c, lambda n, a: (None, None, run_perform(n, a))):
+        try:
+            results.append(run(node, args)[2])
+        except Exception as err:  # noqa: BLE001 (compared below)
+            results.append(err)
+    return results
+
+
+@pytest.mark.parametrize("dtype", ARANGE_OUT_DTYPES)
+@pytest.mark.parametrize("args", ARANGE_ARGS)
+def test_arange_matches_perform(args, dtype):
+    for k in range(3):
+        values = arange_args(args, k)
+        node = arange_node(dtype, [v.dtype for v in values])
+        got, expected = run_both(node, values)
+        if isinstance(expected, Exception):
+            assert type(got) is type(expected) and str(got) == str(expected)
+            continue
+        assert got.dtype == expected.dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)  # bit for bit: NumPy's steps
+        assert got.flags.c_contiguous and got.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "int16", "int64", "float32"])
+@pytest.mark.parametrize("args", [(0, 300, 1), (5, -3, -1), (-1, 3, 1), (250, 260, 1),
+                                  (100, 2000, 7), (2**62, 2**63 - 1, 2**61),
+                                  (2**53 + 1, 2**53 + 9, 3), (0, 2**62 + 1, 2**62),
+                                  (0.0, float("inf"), 1.0), (0.0, float("nan"), 1.0),
+                                  (0, 10, 0), (0.0, 1.0, -0.0)])
+def test_arange_wraps_overflows_and_errors_like_perform(args, dtype):
+    values = [np.asarray(a) for a in args]
+    node = arange_node(dtype, [v.dtype for v in values])
+    got, expected = run_both(node, values)
+    if isinstance(expected, Exception):
+        assert type(got) is type(expected) and str(got) == str(expected)
+    else:
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_arange_thunk_for_dtypes():
+    for dtype in ARANGE_OUT_DTYPES:
+        assert kernels_c.make_thunk(arange_node(dtype, ["int64"] * 3)).backend == "c"
+    for dtype in ["float16", "bool", "complex128"]:
+        thunk = kernels_c.make_thunk(arange_node(dtype, ["int64"] * 3))
+        assert thunk.backend == "numpy"
+
+
+def test_arange_reuses_its_buffer_in_no_gc_mode():
+    node = arange_node("int64", ["int64"] * 3)
+    args = [np.asarray(v) for v in (0, 5, 1)]
+    thunk, storage, first = run_c(node, args, keep_buffers=True)
+    storage[0] = np.asarray(-3)
+    storage[1] = np.asarray(2)
+    thunk()
+    assert storage[3] is first
+    np.testing.assert_array_equal(storage[3], np.arange(-3, 2))
+    storage[1] = np.asarray(9)
+    thunk()
+    np.testing.assert_array_equal(storage[3], np.arange(-3, 9))
+
+
+def test_arange_in_a_function_under_every_linker():
+    n, s = T.lscalar("n"), T.dscalar("s")
+    outs = [T.arange(n), T.arange(1, n, 2, dtype="int32"), T.arange(0.0, s, 0.3),
+            T.arange(s, 0.0, -0.5, dtype="float32")]
+    for linker in ["py", "vm", "cvm", "cvm_nogc"]:
+        f = symarray.function([n, s], outs, mode=symarray.Mode(linker=linker))
+        for nv, sv in [(7, 2.0), (0, 0.0), (3, 5.5)]:
+            got = f(nv, sv)
+            for g, e in zip(got, [np.arange(nv), np.arange(1, nv, 2, dtype="int32"),
+                                  np.arange(0.0, sv, 0.3),
+                                  np.arange(sv, 0.0, -0.5, dtype="float32")],
+                            strict=True):
+                assert g.dtype == e.dtype
+                np.testing.assert_array_equal(g, e)
