@@ -69,6 +69,9 @@ from symarray.kernels_c._interp cimport (
 from symarray.kernels_c._threads cimport parallel_chunks
 from symarray.vm._cvm cimport CCell, cell_set, cells_overlap
 
+from operator import index as _index
+from sys import maxsize as _MAXSIZE
+
 cnp.import_array()
 
 # -- BLAS ----------------------------------------------------------------------
@@ -200,9 +203,6 @@ CHUNK_BYTES = 1 << 21
 #: most chunks of one call (bigger X: bigger chunks)
 MAX_CHUNKS = 64
 
-cdef cnp.npy_intp _block_bytes = BLOCK_BYTES
-cdef cnp.npy_intp _chunk_bytes = CHUNK_BYTES
-cdef cnp.npy_intp _parallel_min = PARALLEL_MIN
 cdef cnp.npy_intp _NOGIL_MIN = NOGIL_MIN
 cdef int _last_chunks = 0
 cdef int _last_by_others = 0
@@ -213,40 +213,71 @@ def last_run():
     return _last_chunks, _last_by_others
 
 
-def block_bytes(value=None):
-    """The bytes of ``X`` one block of rows holds; a new ``value`` sets it
-    (tests and benchmarks) and the old one is returned."""
-    global _block_bytes
-    old = _block_bytes
-    if value is not None:
-        if value < 1:
-            raise ValueError(f"block_bytes must be >= 1, got {value}")
-        _block_bytes = value
+# The tunables: C values ``run`` reads without the GIL, one row each in
+# _TUNABLES, one validated setter (_tune) behind the public functions.
+
+cdef enum:
+    T_BLOCK_BYTES = 0    # bytes of X in one block of rows
+    T_CHUNK_BYTES = 1    # bytes of X in one chunk of rows
+    T_PARALLEL_MIN = 2   # least elements of X split over threads
+    N_TUNABLES = 3
+
+#: the tunables' values, indexed by T_*
+cdef cnp.npy_intp _tunable[N_TUNABLES]
+_tunable[:] = [BLOCK_BYTES, CHUNK_BYTES, PARALLEL_MIN]
+
+#: (name, what it counts, default) per tunable, in T_* order
+_TUNABLES = (
+    ("block_bytes", "bytes of X in one block of rows", BLOCK_BYTES),
+    ("chunk_bytes", "bytes of X in one chunk of rows", CHUNK_BYTES),
+    ("parallel_min", "elements of X a call needs to run on several threads",
+     PARALLEL_MIN),
+)
+
+
+cdef object _tune(int which, object value):
+    """The tunable ``which``'s old value; sets it to ``value`` unless None.
+
+    ``value`` must be an integer (``operator.index``; not a bool or a
+    float, which would be truncated silently) from 1 to ``sys.maxsize``.
+    """
+    cdef object old = _tunable[which]
+    if value is None:
+        return old
+    name, what, default = _TUNABLES[which]
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        n = _index(value)
+    except TypeError:
+        raise TypeError(
+            f"{name}: expected an int >= 1 ({what}; default {default}), got "
+            f"{type(value).__name__} {value!r}; pass an int, or None to read the "
+            "setting") from None
+    if not 1 <= n <= _MAXSIZE:
+        raise ValueError(
+            f"{name} must be >= 1 and <= {_MAXSIZE} ({what}; default {default}), "
+            f"got {n}; pass a positive int, or None to read the setting")
+    _tunable[which] = n
     return old
+
+
+def block_bytes(value=None):
+    """The bytes of ``X`` one block of rows holds; a new ``value`` (an int
+    >= 1) sets it (tests and benchmarks) and the old one is returned."""
+    return _tune(T_BLOCK_BYTES, value)
 
 
 def chunk_bytes(value=None):
-    """The bytes of ``X`` one chunk of rows holds; a new ``value`` sets it
-    (tests and benchmarks) and the old one is returned."""
-    global _chunk_bytes
-    old = _chunk_bytes
-    if value is not None:
-        if value < 1:
-            raise ValueError(f"chunk_bytes must be >= 1, got {value}")
-        _chunk_bytes = value
-    return old
+    """The bytes of ``X`` one chunk of rows holds; a new ``value`` (an int
+    >= 1) sets it (tests and benchmarks) and the old one is returned."""
+    return _tune(T_CHUNK_BYTES, value)
 
 
 def parallel_min(value=None):
     """The least elements of ``X`` a call splits over threads; a new
-    ``value`` sets it (tests) and the old one is returned."""
-    global _parallel_min
-    old = _parallel_min
-    if value is not None:
-        if value < 1:
-            raise ValueError(f"parallel_min must be >= 1, got {value}")
-        _parallel_min = value
-    return old
+    ``value`` (an int >= 1) sets it (tests) and the old one is returned."""
+    return _tune(T_PARALLEL_MIN, value)
 
 
 cdef enum:
@@ -421,7 +452,7 @@ cdef class CyStreamGemvThunk(CyFallbackThunk):
         cdef CCell* ca = self.ins[self.nf + 2]
         cdef CCell* cb = self.ins[self.nf + 3]
         cdef CCell* c
-        cdef cnp.npy_intp n, k, s, need, j
+        cdef cnp.npy_intp n, k, s, need, j, row_bytes
         cdef int i, nthreads, layout = 0, ld = 0, incw = 1
         cdef cnp.npy_intp nchunks
         cdef char* wp
@@ -461,9 +492,10 @@ cdef class CyStreamGemvThunk(CyFallbackThunk):
         # 3. blocks (L2-sized) and chunks (a thread's unit, with its own
         # accumulator): fixed by n and k, so the result does not depend on
         # the threads
-        p.block = max(1, min(_block_bytes // max(k * self.isz, 1), SC_BLOCK))
-        p.chunk = max(_chunk_bytes // max(k * self.isz, 1), (n + MAX_CHUNKS - 1)
-                      // MAX_CHUNKS, 1)
+        row_bytes = max(k * self.isz, 1)
+        p.block = max(1, min(_tunable[T_BLOCK_BYTES] // row_bytes, SC_BLOCK))
+        p.chunk = max(_tunable[T_CHUNK_BYTES] // row_bytes,
+                      (n + MAX_CHUNKS - 1) // MAX_CHUNKS, 1)
         p.chunk = (p.chunk + ALIGN - 1) // ALIGN * ALIGN
         nchunks = max((n + p.chunk - 1) // p.chunk, 1)
         if layout == 2:  # two passes (see _two_passes): one accumulator
@@ -514,7 +546,7 @@ cdef class CyStreamGemvThunk(CyFallbackThunk):
         if layout == 2:
             with nogil:
                 _two_passes(&p, n)
-        elif nthreads > 1 and n * k >= _parallel_min:
+        elif nthreads > 1 and n * k >= _tunable[T_PARALLEL_MIN]:
             with nogil:
                 _run_chunks(&p, n, nthreads)
         elif n * k >= _NOGIL_MIN:

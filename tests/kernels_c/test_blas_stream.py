@@ -226,10 +226,43 @@ def test_the_factory():
         assert kernels_c.make_thunk(node) is None
 
 
-def test_settings_reject_bad_values():
-    with pytest.raises(ValueError, match="block_bytes must be >= 1"):
-        _blas_stream.block_bytes(0)
-    with pytest.raises(ValueError, match="parallel_min must be >= 1"):
-        _blas_stream.parallel_min(0)
-    with pytest.raises(ValueError, match="chunk_bytes must be >= 1"):
-        _blas_stream.chunk_bytes(0)
+TUNABLES = [("block_bytes", _blas_stream.BLOCK_BYTES),
+            ("chunk_bytes", _blas_stream.CHUNK_BYTES),
+            ("parallel_min", _blas_stream.PARALLEL_MIN)]
+
+
+@pytest.mark.parametrize("name, default", TUNABLES, ids=[t[0] for t in TUNABLES])
+def test_tunable_sets_and_returns_the_old_value(name, default):
+    tune = getattr(_blas_stream, name)
+    assert tune() == default
+    try:
+        assert tune(np.int64(5)) == default  # any integer (operator.index)
+        assert tune() == 5 and type(tune()) is int
+        assert tune(7) == 5
+        others = {n: getattr(_blas_stream, n)() for n, _ in TUNABLES if n != name}
+        assert others == {n: d for n, d in TUNABLES if n != name}  # own slot only
+    finally:
+        tune(default)
+    assert tune() == default
+
+
+# (bad value, error, what the message says)
+BAD_TUNABLE_VALUES = [
+    (0, ValueError, r"must be >= 1 and <= \d+ \(.*\), got 0; pass a positive int"),
+    (-3, ValueError, r"got -3"),
+    (2**70, ValueError, r"<= 9223372036854775807"),
+    (1.5, TypeError, r"expected an int >= 1 .* got float 1\.5; pass an int"),
+    (True, TypeError, r"got bool True"),
+    ("4096", TypeError, r"got str '4096'"),
+]
+
+
+@pytest.mark.parametrize("name, default", TUNABLES, ids=[t[0] for t in TUNABLES])
+@pytest.mark.parametrize("value, error, message", BAD_TUNABLE_VALUES,
+                         ids=[repr(b[0]) for b in BAD_TUNABLE_VALUES])
+def test_tunable_rejects_bad_values(name, default, value, error, message):
+    tune = getattr(_blas_stream, name)
+    with pytest.raises(error, match=message) as info:
+        tune(value)
+    assert str(info.value).startswith(name) and f"default {default}" in str(info.value)
+    assert tune() == default  # unchanged
