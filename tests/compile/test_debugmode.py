@@ -21,6 +21,8 @@ import symarray.tensor as T  # noqa: N812 - Theano's convention
 from symarray import config, kernels_c
 from symarray.compile import debugmode
 from symarray.compile._debugcheck import (
+    REWRITE_TOLERANCES,
+    THUNK_TOLERANCES,
     ReferenceEvaluator,
     compare_values,
     copy_value,
@@ -463,6 +465,34 @@ def test_float64_made_from_float32_gets_float32_tolerance() -> None:
     np.testing.assert_allclose(f(xv, iv), np.where(xv > 0, np.exp(xv), iv * 2),
                                rtol=1e-6)
 
+
+def _tol_text(dtype: str, tol: tuple[float, float]) -> str:
+    """How docs/debugmode.md writes a tolerance: float32 `1e-4, 1e-5`."""
+    def num(v: float) -> str:
+        return re.sub(r"e([+-])0*(\d)", r"e\1\2", f"{v:.0e}")
+    return f"{dtype} `{num(tol[0])}, {num(tol[1])}`"
+
+
+def test_docs_state_the_tolerances_and_the_mixed_precision_rule() -> None:
+    import pathlib
+
+    docs = pathlib.Path(__file__).resolve().parents[2] / "docs" / "debugmode.md"
+    text = " ".join(docs.read_text().split())
+    for table in (THUNK_TOLERANCES, REWRITE_TOLERANCES):
+        for dtype, tol in table.items():
+            assert _tol_text(dtype, tol) in text, _tol_text(dtype, tol)
+    # a float64 output from float32 inputs: float32's tolerance, as the docs say
+    x = T.fvector("x")
+    node = (T.cast(x, "float64") * 2).owner.inputs[0].owner  # cast: f32 -> f64
+    assert node_precision(node) == "float32"
+    f32 = _tol_text("float32's", THUNK_TOLERANCES["float32"])
+    rule = re.search(r"a float64 output computed from float32 inputs (.*?) is "
+                     r"compared with (\S+ `[^`]+`)", text)
+    assert rule is not None and rule.group(2) == f32 and "node_precision" in text
+    diff = compare_values(np.array([1.0]), np.array([2.0]), precision="float32")
+    quoted = re.search(r"says `(for float64 computed from float32)`", text)
+    assert quoted is not None and diff is not None and quoted.group(1) in diff
+    assert "uses the output dtype's `REWRITE_TOLERANCES` only" in text
 
 def test_copies_keep_layout_and_aliases_are_found() -> None:
     a = np.asfortranarray(np.ones((2, 3)))
