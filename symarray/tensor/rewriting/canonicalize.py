@@ -18,6 +18,10 @@ Policy on values (a choice: Theano applied every one of these):
 
 * ``x*1``, ``x+0``, ``x-0``, ``--x``, ``x+(-y)``, ``x-(-y)``: always
   (``fast_run``, ``fast_compile``); exact, up to the sign of a zero result.
+* ``x op alloc(c, *shape(x)) -> x op c`` (op: ``+ - * /``): always; exact
+  (the alloc only repeats ``c``).  Fires only where the alloc's lengths are
+  provably x's: the gradient of a mean or of a squared error multiplies by
+  ``alloc(1/n, *shape)``.
 * ``2*x*3 -> 6*x``, ``x/c -> x*(1/c)``: ``fast_run``; exact up to rounding.
 * ``log(exp(x)) -> x``: ``fast_run`` for real x; exact where the original
   is finite, and finite (x) where ``exp`` overflowed: a stability gain.
@@ -55,7 +59,7 @@ from symarray.tensor.rewriting.shape import (
     length_variable,
     same_value,
 )
-from symarray.tensor.shape_ops import specify_shape
+from symarray.tensor.shape_ops import Shape_i, specify_shape
 from symarray.tensor.type import TensorType
 from symarray.tensor.variable import TensorConstant
 
@@ -67,7 +71,7 @@ __all__ = [
     "local_add_constants", "local_div_by_constant", "local_log_exp",
     "local_exp_log", "local_exp_log_unsafe", "local_sub_self",
     "local_sub_self_unsafe", "local_mul_zero", "local_mul_zero_unsafe",
-    "local_div_self_unsafe",
+    "local_div_self_unsafe", "local_arith_alloc_to_value",
 ]
 
 _E = ELEMWISE_OPS
@@ -363,6 +367,70 @@ def local_sub_neg_to_add(fgraph: Any, node: Apply) -> list[Variable] | None:
         return None
     return _replace_one(fgraph, node, fit_type(new, node.outputs[0]))
 
+
+
+# -- an alloc operand: its value is enough ------------------------------------------
+
+
+def _resolved(feature: Any, entry: Any) -> Any:
+    """A shape entry, with ``Shape_i(v, d)`` read as the feature's length of v."""
+    owner = getattr(entry, "owner", None)
+    if owner is not None and isinstance(owner.op, Shape_i):
+        return feature.shape_of(owner.inputs[0])[owner.op.i]
+    return entry
+
+
+def _alloc_repeats_for(fgraph: Any, alloc_out: Variable, x: Variable) -> bool:
+    """Is every length of ``alloc_out`` (an Alloc's output) 1 or provably x's?
+
+    Then ``alloc_out op x`` has x's shape, as ``value op x`` has.  A length
+    only known to agree at run time does not count: the node's broadcast
+    (and the alloc's) would have checked it.
+    """
+    a_static = alloc_out.type.shape  # type: ignore[attr-defined]
+    if len(a_static) != x.type.ndim:  # type: ignore[attr-defined]
+        return False
+    feature = get_shape_feature(fgraph)
+    a_shape, x_shape = feature.shape_of(alloc_out), feature.shape_of(x)
+    return all(
+        s == 1 or same_value(_resolved(feature, a), _resolved(feature, b))
+        for s, a, b in zip(a_static, a_shape, x_shape, strict=True)
+    )
+
+
+def _strong(value: Variable) -> Variable:
+    """``value``, a weak (Python-scalar) constant made strong: the alloc had
+    its dtype, and ``value op x`` must compute in the same one."""
+    if isinstance(value, TensorConstant) and value.weak:
+        return TensorConstant(value.type, value.data, value.name, weak=False)
+    return value
+
+
+@register_rewrite("canonicalize", "fast_run", "fast_compile")
+@node_rewriter([add, sub, mul, true_div])
+def local_arith_alloc_to_value(fgraph: Any, node: Apply) -> list[Variable] | None:
+    """x op alloc(c, *shape(x)) -> x op c, alloc(c, *shape(x)) op x -> c op x
+    (op: + - * /).
+
+    Exact (the alloc only repeats
+    ``c``: every element of the result is ``x[i] op c`` either way), so also
+    for inf and NaN.  Only where each length of the alloc is 1 or provably
+    x's (the shape feature's entries), so the result keeps its shape, and
+    only where ``c op x`` has the output's dtype.  The grad of a mean, a
+    scaled sum or a mean-squared error multiplies by such an alloc.
+    """
+    out = node.outputs[0]
+    for k in (0, 1):
+        a, x = node.inputs[k], node.inputs[1 - k]
+        if a.owner is None or not isinstance(a.owner.op, Alloc) or (
+                not _alloc_repeats_for(fgraph, a, x)):
+            continue
+        value = _strong(a.owner.inputs[0])
+        new = node.op(value, x) if k == 0 else node.op(x, value)
+        if new.type.dtype != out.type.dtype:  # type: ignore[attr-defined]
+            return None
+        return _replace_one(fgraph, node, fit_type(new, out))
+    return None
 
 # -- constants in add/mul chains, division by a constant ---------------------------
 

@@ -266,6 +266,151 @@ def test_exp_log_stays_for_possibly_negative_inputs():
         assert f.maker.fgraph.rewrite_stats.applied("local_exp_log") == 0
 
 
+
+# -- an alloc operand of + - * / becomes its value ---------------------------------
+
+m64 = T.dmatrix("m")
+s64 = T.dscalar("s")
+ALLOC = "local_arith_alloc_to_value"
+
+# (id, inputs, output, ops left after canonicalize)
+ALLOC_ROWS = [
+    ("alloc(s)*x", [s64, x64], T.alloc(s64, x64.shape[0]) * x64,
+     ["DimShuffle{x}", "mul"]),
+    ("x*alloc(3)", [x64], x64 * T.alloc(np.float64(3), x64.shape[0]), ["mul"]),
+    ("alloc(s)+m", [s64, m64], T.alloc(s64, *m64.shape) + m64,
+     ["DimShuffle{x,x}", "add"]),
+    ("m-alloc(s)", [s64, m64], m64 - T.alloc(s64, *m64.shape),
+     ["DimShuffle{x,x}", "sub"]),
+    ("alloc(s)-m", [s64, m64], T.alloc(s64, *m64.shape) - m64,
+     ["DimShuffle{x,x}", "sub"]),
+    ("m/alloc(s)", [s64, m64], m64 / T.alloc(s64, *m64.shape),
+     ["DimShuffle{x,x}", "true_div"]),
+    ("alloc(s)/m", [s64, m64], T.alloc(s64, *m64.shape) / m64,
+     ["DimShuffle{x,x}", "true_div"]),
+    # a length-1 alloc dimension broadcasts like the value does
+    ("m*alloc(s,1,n)", [s64, m64], m64 * T.alloc(s64, 1, m64.shape[1]),
+     ["DimShuffle{x,x}", "mul"]),
+    # the shape of an elementwise result: the same lengths, provably
+    ("alloc(s, shape(m*2))*m", [s64, m64], T.alloc(s64, *(m64 * 2).shape) * m64,
+     ["DimShuffle{x,x}", "mul"]),
+    # dtypes: the alloc's (a Python float is float64 there) is kept
+    ("alloc(2.0)*f32", [x32], T.alloc(2.0, x32.shape[0]) * x32, ["mul"]),
+    ("alloc(f32)*f64", [x64], T.alloc(np.float32(0.5), x64.shape[0]) * x64,
+     ["mul"]),
+    ("int/alloc(int)", [i32], i32 / T.alloc(np.int32(3), i32.shape[0]),
+     None),
+]
+
+
+@pytest.mark.parametrize("row", ALLOC_ROWS, ids=[r[0] for r in ALLOC_ROWS])
+def test_alloc_operand_becomes_its_value(row):
+    _, inputs, out, left = row
+    f = _check(inputs, out, ALLOC)
+    assert "Alloc" not in _ops(f)
+    if left is not None:
+        assert _ops(f) == left
+    assert f.maker.fgraph.outputs[0].type == out.type
+
+
+# (id, inputs, output, values) where the alloc's lengths are not provably x's
+ALLOC_STAYS = [
+    # another vector's length: x could be broadcast (length 1) at run time
+    ("other length", [s64, x64, y64], T.alloc(s64, y64.shape[0]) * x64,
+     [np.float64(2.0), np.ones(1), np.ones(3)]),
+    # a static length the operand does not know (it could have 1 column)
+    ("static length", [m64], T.alloc(np.arange(3.0), *m64.shape) + m64,
+     [np.ones((2, 3))]),
+    # the operand broadcasts against the alloc
+    ("operand broadcast", [s64, x64], T.alloc(s64, 4, x64.shape[0]) * x64,
+     [np.float64(2.0), np.ones(3)]),
+]
+
+
+@pytest.mark.parametrize("row", ALLOC_STAYS, ids=[r[0] for r in ALLOC_STAYS])
+def test_alloc_operand_stays_when_lengths_are_not_provably_equal(row):
+    _, inputs, out, values = row
+    f = _check(inputs, out, ALLOC, fires=False, values=values)
+    assert "Alloc" in _ops(f)
+
+
+def test_alloc_of_an_identity_disappears():
+    # x + alloc(0, *shape(x)) -> x: local_add_zero / local_mul_one see
+    # through the alloc, before this rewrite and without it
+    for out in (x64 + T.alloc(np.float64(0), x64.shape[0]),
+                x64 * T.alloc(np.float64(1), x64.shape[0])):
+        for mode in (CANONICALIZE, CANONICALIZE.excluding(ALLOC)):
+            f = sa.function([x64], out, mode=mode)
+            assert _ops(f) == [], _ops(f)
+
+
+def test_alloc_operand_keeps_the_run_time_length_check():
+    n = T.lscalar("n")
+    out = T.alloc(s64, n) * x64  # n unrelated to x's length: the node checks
+    f = sa.function([s64, n, x64], out, mode=CANONICALIZE)
+    assert f.maker.fgraph.rewrite_stats.applied(ALLOC) == 0
+    with pytest.raises(ShapeMismatchError):
+        f(2.0, 4, np.ones(3))
+
+
+def test_alloc_operand_is_exact_for_inf_and_nan():
+    values = [np.float64(np.inf), np.array([0.0, np.inf, -np.inf, np.nan, 2.0])]
+    for out in (T.alloc(s64, x64.shape[0]) * x64, x64 - T.alloc(s64, x64.shape[0]),
+                T.alloc(s64, x64.shape[0]) / x64):
+        with np.errstate(all="ignore"):
+            f = _check([s64, x64], out, ALLOC, values=values)
+            want = sa.function([s64, x64], out, mode=NO_REWRITES)(*values)
+            np.testing.assert_array_equal(f(*values), want)
+
+
+w64 = T.dmatrix("w")
+
+# (id, inputs, their shapes, gradient, modes where this rewrite removes its
+# alloc: in FAST_RUN an alloc of 1 goes by local_mul_one first) of common losses
+LOSS_GRADS = [
+    ("mean((m-w)**2)", [m64, w64], [(5, 4), (5, 4)],
+     lambda: T.grad(T.mean((m64 - w64) ** 2), m64), {"fast_run", "fast_compile"}),
+    ("sum((m-w)**2)", [m64, w64], [(5, 4), (5, 4)],
+     lambda: T.grad(T.sum((m64 - w64) ** 2), m64), {"fast_compile"}),
+    ("0.5*sum(w**2)", [w64], [(5, 4)],
+     lambda: T.grad(0.5 * T.sum(w64 ** 2), w64), {"fast_run", "fast_compile"}),
+    ("sum(tanh(w)*w)", [w64], [(5, 4)],
+     lambda: T.grad(T.sum(T.tanh(w64) * w64), w64), {"fast_compile"}),
+    ("mean((X@x-y)**2)", [m64, x64, y64], [(5, 4), (4,), (5,)],
+     lambda: T.grad(T.mean((T.dot(m64, x64) - y64) ** 2), x64),
+     {"fast_run", "fast_compile"}),
+]
+
+
+@pytest.mark.parametrize("mode_name", ["fast_run", "fast_compile"])
+@pytest.mark.parametrize("row", LOSS_GRADS, ids=[r[0] for r in LOSS_GRADS])
+def test_loss_gradients_lose_their_alloc(row, mode_name):
+    _, inputs, shapes, build, ours = row
+    grad = build()
+    mode = Mode(linker="py", optimizer=mode_name)
+    f = sa.function(inputs, grad, mode=mode)
+    without = sa.function(inputs, grad, mode=mode.excluding(ALLOC))
+    assert "Alloc" not in _ops(f)
+    n = len(f.maker.fgraph.apply_nodes)
+    n_without = len(without.maker.fgraph.apply_nodes)
+    if mode_name in ours:
+        assert f.maker.fgraph.rewrite_stats.applied(ALLOC) >= 1
+        assert "Alloc" in _ops(without) and n < n_without
+    else:
+        assert n == n_without
+    values = [_value(i, shape) for i, shape in zip(inputs, shapes, strict=True)]
+    np.testing.assert_allclose(f(*values), without(*values), rtol=1e-12)
+
+
+def test_gradient_of_a_product_of_two_inputs_keeps_its_alloc():
+    # sum(m * w) w.r.t. w: the alloc has the shape of m * w, which is not
+    # provably m's (m may have one row at run time, broadcast against w)
+    grad = T.grad(T.sum(m64 * w64), w64)
+    f = sa.function([m64, w64], grad, mode=FAST_RUN)
+    assert f.maker.fgraph.rewrite_stats.applied(ALLOC) == 0
+    got = f(np.full((1, 3), 2.0), np.ones((4, 3)))
+    np.testing.assert_array_equal(got, np.full((4, 3), 2.0))
+
 def test_helpers():
     assert float(fill_value(T.alloc(np.float32(2), 3))) == 2.0
     assert float(fill_value(T.constant(np.full((2, 2), 7.0)))) == 7.0
