@@ -48,6 +48,22 @@ def broadcast_static_shape(
     return tuple(out)
 
 
+def _own_buffers(target: np.ndarray, claimed: Sequence[np.ndarray]) -> bool:
+    """May an output be written into ``target``, given the inputs ``claimed``
+    by earlier outputs of the same call?  Not when they may share memory:
+    the outputs would alias each other, and the later write would change
+    the earlier output.
+
+    The graph never asks for that: the destroy handler refuses a node that
+    overwrites an input it also reads through another input (unless the op
+    declares ``destroy_allowed_aliases``; Elemwise does not), and distinct
+    temporaries never share memory.  Only aliased arguments can: ``f(a, a)``
+    for two ``In(..., mutable=True)`` inputs, which ``Function`` copies
+    apart unless ``trust_input`` is set, or a direct call of ``perform``.
+    """
+    return not any(np.may_share_memory(target, c) for c in claimed)
+
+
 class Elemwise(Op):
     """Apply a scalar op to every element, broadcasting like NumPy."""
 
@@ -132,19 +148,25 @@ class Elemwise(Op):
             r if r.shape == full else np.array(np.broadcast_to(r, full))
             for r in results
         ]
+        claimed: list[np.ndarray] = []  # inputs an output was written into
         for o, i in self.inplace_pattern:
             # destroy_map permits overwriting, it does not oblige: an input
             # that NumPy broadcast (or cannot write, or whose elements share
-            # memory through a zero stride) gets a fresh result
+            # memory through a zero stride) gets a fresh result, and so does
+            # one that shares memory with an input another output took (the
+            # same array passed for two destroyed inputs: only a caller can
+            # do that, see _own_buffers)
             target, result = inputs[i], results[o]
             if (isinstance(target, np.ndarray) and target.flags.writeable
                     and target.shape == result.shape
                     and target.dtype == result.dtype
                     and all(st or n == 1 for st, n in zip(target.strides,
                                                           target.shape,
-                                                          strict=True))):
+                                                          strict=True))
+                    and _own_buffers(target, claimed)):
                 target[...] = result
                 results[o] = target
+                claimed.append(target)
         for k, result in enumerate(results):
             output_storage[k][0] = result
 
