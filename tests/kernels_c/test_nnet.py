@@ -148,7 +148,8 @@ SPECIAL_ROWS = [
 @pytest.mark.parametrize("dtype", sorted(RTOL))
 @pytest.mark.parametrize("axis", [0, 1])
 def test_nan_and_infinities(op, dtype, axis):
-    rows = np.array(SPECIAL_ROWS, dtype=dtype)
+    with np.errstate(over="ignore"):  # -1e300 is -inf in float32, on purpose
+        rows = np.array(SPECIAL_ROWS, dtype=dtype)
     x = rows if axis == 1 else np.ascontiguousarray(rows.T)
     node = node_of(op, dtype, 2, axis)
     _, _, got = run_c(node, x)

@@ -178,7 +178,9 @@ def _worker(root: str, constants: list[float], barrier) -> list[tuple[str, bool]
 
     config.base_compiledir = root
     config.c_codegen = "on"
-    barrier.wait()
+    # a worker that failed before this point breaks the barrier for the
+    # others (BrokenBarrierError) instead of leaving them waiting forever
+    barrier.wait(timeout=120)
     results = []
     for c in constants:
         src = program(c)
@@ -209,7 +211,7 @@ def test_four_processes_compile_into_an_empty_cache_at_once(fresh_cache):
         barrier = manager.Barrier(4)
         # every process: the shared kernel 1.5, its own kernel, the shared 2.5
         jobs = [(fresh_cache, [1.5, 10.0 + k, 2.5], barrier) for k in range(4)]
-        results = pool.starmap(_worker, jobs, chunksize=1)
+        results = pool.starmap_async(_worker, jobs, chunksize=1).get(timeout=600)
     assert all(ok for res in results for _, ok in res)
     keys = {key for res in results for key, _ in res}
     assert len(keys) == 6
