@@ -114,6 +114,8 @@ def snapshot(fp: FunctionProfile, clock: tuple[int, int, float, bool] | None = N
         calls=fp.calls, call_time=fp.call_ns * 1e-9,
         vm_runs=int(rec.n_runs), vm_time=rec.run_ticks * sec,
         failed_runs=int(rec.failed_runs), other_time=rec.other_ticks * sec,
+        pool_reused=int(rec.pool_reused),
+        pool_mapped=int(rec.pool_mapped),
         # an inner program's runs are not calls: the loop enters it
         vm_call_time=fp.vm_call_ns * 1e-9 if clock is None else None,
         release_time=fp.release_ns * 1e-9 if clock is None else None,

@@ -97,6 +97,12 @@ def _totals(functions: Sequence[FunctionStats]) -> list[str]:
                      "of call time" + (", of which:" if _call_parts(functions) else ""))
         for label, t, what in _call_parts(functions):
             lines.append(f"    {label:<24}{format_time(t):>10}{per(t, calls)}  {what}")
+    reused = sum(f.pool_reused for f in functions)
+    mapped = sum(f.pool_mapped for f in functions)
+    if reused or mapped:
+        lines.append(f"  Buffer pool:               {reused} large blocks reused, "
+                     f"{mapped} newly mapped ({mapped / max(runs, 1):.2f} per VM run;"
+                     " mapped blocks page-fault in, see docs/memory.md)")
     executed = sum(sum(n.calls for n in f.nodes) for f in functions)
     n_nodes = sum(len(f.nodes) for f in functions)
     if runs:

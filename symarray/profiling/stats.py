@@ -169,6 +169,10 @@ class FunctionStats:
     failed_runs: int = 0
     #: seconds in FREE / JUMP_IF_FALSE instructions (a part of VM overhead)
     other_time: float = 0.0
+    #: large blocks (128 KiB and up) the buffer pool gave the runs: reused
+    #: from freed ones, and newly mapped (page-faulted in); see docs/memory.md
+    pool_reused: int = 0
+    pool_mapped: int = 0
     #: seconds the calls spent in the VM's entry points: the run
     #: (:attr:`vm_time`) plus :attr:`vm_entry_time` (None: not measured: an
     #: inner program, or a profile written before symarray measured it)

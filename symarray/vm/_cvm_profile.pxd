@@ -34,6 +34,11 @@ cdef class CyProfile:
     cdef readonly int64_t run_ticks
     # ticks in instructions other than CALL (FREE, JUMP_IF_FALSE...)
     cdef readonly int64_t other_ticks
+    # large blocks the buffer pool gave the runs from kept blocks (reused),
+    # and from new mappings (page-faulted in), counted process-wide during
+    # each run (symarray.vm._pool)
+    cdef readonly int64_t pool_reused
+    cdef readonly int64_t pool_mapped
     # trace ring: (node, start tick, end tick) per executed CALL (int64 ndarray)
     cdef readonly object trace
     cdef int64_t* c_trace

@@ -22,6 +22,8 @@ class CyProfile:
     failed_runs: int
     run_ticks: int
     other_ticks: int
+    pool_reused: int
+    pool_mapped: int
     trace: Any
     trace_capacity: int
     trace_count: int

@@ -34,6 +34,7 @@ from symarray.vm._cvm cimport (
     cell_true,
     int32_pointer,
 )
+from symarray.vm._pool cimport pool_counts
 
 import numpy as np
 
@@ -130,6 +131,7 @@ cdef class CyProfile:
         self.ticks[:] = 0
         self.out_bytes[:] = -1
         self.n_runs = self.failed_runs = self.run_ticks = self.other_ticks = 0
+        self.pool_reused = self.pool_mapped = 0
         self.trace_count = 0
 
     def ns_per_tick(self):
@@ -262,8 +264,9 @@ cdef class CyProfiledVM(CyVM):
         cdef int64_t start = symarray_ticks()
         cdef int64_t end
         cdef bint failed = True
-        cdef uint64_t allocs = 0
+        cdef uint64_t allocs = 0, hits0, misses0, hits1, misses1
         cdef object previous = self._pool_begin(&allocs)
+        pool_counts(&hits0, &misses0)
         p.begin_run(start)
         try:
             self.dispatch()
@@ -272,6 +275,9 @@ cdef class CyProfiledVM(CyVM):
             self._failed(err)
             raise
         finally:
+            pool_counts(&hits1, &misses1)
+            p.pool_reused += <int64_t>(hits1 - hits0)
+            p.pool_mapped += <int64_t>(misses1 - misses0)
             self._pool_end(previous, allocs)
             end = symarray_ticks()
             p.run_ticks += end - start

@@ -83,6 +83,13 @@ cdef uint64_t pool_big_allocs() noexcept nogil:
     return sa_pool.hits + sa_pool.misses
 
 
+cdef void pool_counts(uint64_t* hits, uint64_t* misses) noexcept nogil:
+    """Large blocks served from kept ones, and new mappings, so far (the
+    profiled VM records the difference over each run)."""
+    hits[0] = sa_pool.hits
+    misses[0] = sa_pool.misses
+
+
 def _physical_bytes():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

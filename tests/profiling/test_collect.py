@@ -3,6 +3,9 @@ its loop, nested under the scan node with consistent numbers."""
 
 from __future__ import annotations
 
+import io
+import re
+
 import numpy as np
 import pytest
 
@@ -124,3 +127,33 @@ def test_a_scan_inside_a_scan_is_nested_twice():
     events = trace_events(st.functions)["traceEvents"]
     steps = [e for e in events if e.get("cat") == "step"]
     assert len(steps) == 4 + 4 * 3  # the last call: outer steps and inner steps
+
+
+def test_buffer_pool_counts_reach_the_report():
+    """A profiled function with large intermediates: after the first call
+    every large block comes from the pool, and the summary says so."""
+    x = T.dmatrix("x")
+    f = theano.function([x], T.dot(T.exp(x), T.tanh(x).T).sum(),
+                        mode=theano.Mode(linker="cvm"),
+                        profile=ProfileStats(atexit_print=False))
+    xv = np.ones((300, 400))
+    f(xv)  # maps its three large blocks (unless earlier tests left some kept)
+    (first,) = f.profile.functions
+    for _ in range(3):
+        f(xv)
+    (fs,) = f.profile.functions
+    assert fs.pool_mapped == first.pool_mapped <= 3  # later calls map nothing
+    assert fs.pool_reused - first.pool_reused == 3 * 3
+    out = io.StringIO()
+    f.profile.summary(file=out)
+    assert re.search(r"Buffer pool: +\d+ large blocks reused, \d+ newly mapped",
+                     out.getvalue())
+
+
+def test_no_buffer_pool_line_for_small_functions():
+    x = T.dvector("x")
+    f = theano.function([x], x * 2.0, profile=ProfileStats(atexit_print=False))
+    f(np.ones(3))
+    out = io.StringIO()
+    f.profile.summary(file=out)
+    assert "Buffer pool" not in out.getvalue()
